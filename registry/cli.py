@@ -1,0 +1,224 @@
+"""The ``registry`` command: ``serve``, ``load`` and ``vocab sync``.
+
+Every setting can come from a flag or from the matching ``REGISTRY_*``
+environment variable; flags win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+from registry import __version__
+from registry.config import Settings
+from registry.errors import RegistryError
+from registry.vocab import VocabCache, sync
+
+log = logging.getLogger("registry")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings(args)
+        return int(args.handler(args, settings) or 0)
+    except RegistryError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="registry", description="CTDL credential registry")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    _add_store_options(serve)
+    _add_server_options(serve)
+    serve.set_defaults(handler=_serve)
+
+    load = commands.add_parser("load", help="load CTDL files or folders into the store")
+    load.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
+    load.add_argument("--format", default="ctdl", help="input format (default: ctdl)")
+    load.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    _add_store_options(load)
+    load.set_defaults(handler=_load)
+
+    vocab = commands.add_parser("vocab", help="manage the pinned vocabulary cache")
+    vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, metavar="ACTION")
+    vocab_sync = vocab_commands.add_parser(
+        "sync", help="fill the cache from folders (--from) or from the pinned URLs"
+    )
+    vocab_sync.add_argument(
+        "--from",
+        dest="sources",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="folder or file to copy pinned files from, matched by sha256; repeatable",
+    )
+    vocab_sync.add_argument("--vocab-cache", type=Path, help="cache folder")
+    vocab_sync.set_defaults(handler=_vocab_sync)
+    return parser
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", type=Path, help="on-disk store folder (default: in memory; env REGISTRY_STORE)"
+    )
+    parser.add_argument("--base-url", help="public base URL of the registry (REGISTRY_BASE_URL)")
+    parser.add_argument("--vocab-cache", type=Path, help="vocabulary cache folder")
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    parser.add_argument("--query-timeout", type=float, help="SPARQL time limit in seconds")
+    parser.add_argument("--max-results", type=int, help="maximum rows or triples per query")
+    parser.add_argument("--max-body-bytes", type=int, help="maximum request body size in bytes")
+    parser.add_argument("--query-workers", type=int, help="SPARQL queries run at once")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides: dict[str, Any] = {
+        name: getattr(args, name, None)
+        for name in (
+            "store",
+            "base_url",
+            "vocab_cache",
+            "host",
+            "port",
+            "query_timeout",
+            "max_results",
+            "max_body_bytes",
+            "query_workers",
+        )
+    }
+    settings = settings.with_overrides(**overrides)
+    host_or_port_given = overrides["host"] is not None or overrides["port"] is not None
+    if overrides["base_url"] is None and host_or_port_given:
+        settings = settings.with_overrides(base_url=f"http://{settings.host}:{settings.port}")
+    return settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from registry.http import create_app  # Flask is only needed by this command
+
+    app = create_app(settings)
+    registry = app.extensions["registry"]
+    count = sum(1 for _ in registry.store.document_ctids())
+    print(f"registry serving {count} documents at {settings.base_url}/", flush=True)
+    try:
+        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    finally:
+        registry.close()
+        log.info("registry stopped")
+    return 0
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from loaders import LOADERS
+    from registry.service import Registry
+
+    loader_class = LOADERS.get(args.format)
+    if loader_class is None:
+        print(
+            f"error: unknown --format {args.format!r}; available: {', '.join(sorted(LOADERS))}",
+            file=sys.stderr,
+        )
+        return 2
+    for path in args.paths:
+        if not path.exists():
+            print(f"error: {path}: no such file or folder", file=sys.stderr)
+            return 2
+
+    registry = Registry(settings)
+    try:
+        loader = loader_class(registry)
+        counts = _run_loader(loader, registry, args.paths, args.quiet, sys.stdout)
+    finally:
+        registry.close()
+    return 1 if counts["failed"] else 0
+
+
+def _run_loader(loader: Any, registry: Any, paths: list[Path], quiet: bool, out: TextIO) -> Counter:
+    """Load every file, one document at a time, printing a line per file and a summary."""
+    from tqdm import tqdm
+
+    files = loader.discover(paths)
+    counts: Counter = Counter()
+    failures: list[str] = []
+    bar = tqdm(files, unit="file", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    for path in bar:
+        for outcome in loader.read(path):
+            if outcome.document is not None:
+                try:
+                    registry.store.replace_document(outcome.document)
+                except RegistryError as exc:
+                    outcome.error = f"storing failed: {exc.detail}"
+            counts[outcome.status] += 1
+            _report(outcome, quiet, out, failures, bar)
+    _summary(counts, failures, out)
+    return counts
+
+
+def _report(outcome: Any, quiet: bool, out: TextIO, failures: list[str], bar: Any) -> None:
+    status = outcome.status
+    if status == "failed":
+        failures.append(f"{outcome.source}: {outcome.error}")
+        bar.write(f"FAILED  {outcome.source}: {outcome.error}", file=out)
+        return
+    if quiet:
+        return
+    if status == "skipped":
+        bar.write(f"skipped {outcome.source}: {outcome.skipped}", file=out)
+        return
+    document = outcome.document
+    label = "warned " if status == "warned" else "loaded "
+    bar.write(f"{label} {outcome.source} -> {document.ctid} ({len(document.triples)} triples)", file=out)
+    for warning in document.warnings:
+        bar.write(f"          warning at {warning.key}: {warning.message}", file=out)
+
+
+def _summary(counts: Counter, failures: list[str], out: TextIO) -> None:
+    loaded = counts["loaded"] + counts["warned"]
+    print(
+        f"\n{loaded} documents loaded ({counts['warned']} with warnings), "
+        f"{counts['failed']} failed, {counts['skipped']} files skipped",
+        file=out,
+    )
+    if failures:
+        print("failed:", file=out)
+        for failure in failures:
+            print(f"  {failure}", file=out)
+
+
+def _vocab_sync(args: argparse.Namespace, settings: Settings) -> int:
+    cache = VocabCache(settings.vocab_cache_dir)
+    download = not args.sources
+    results = sync(cache, args.sources, download=download)
+    missing = 0
+    for result in results:
+        if result.status == "missing":
+            missing += 1
+            detail = "; ".join(result.problems) or "no file with the pinned sha256 was found"
+            print(f"missing    {result.pinned.url}: {detail}")
+        else:
+            print(f"{result.status:<10} {result.pinned.url} ({result.pinned.name})")
+    print(f"\nvocabulary cache {cache.folder}: {len(results) - missing} of {len(results)} files")
+    return 1 if missing else 0

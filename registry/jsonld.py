@@ -1,0 +1,288 @@
+"""JSON-LD processing with pinned contexts only (JSON-LD 1.1, through PyLD).
+
+``PinnedLoader`` is the only PyLD document loader the registry installs: it
+serves pinned URLs from the vocabulary cache and raises ``UnknownContext`` for
+anything else, so PyLD never reaches the network.
+
+``to_triples`` turns a prepared JSON-LD document into pyoxigraph triples, and
+``compact_nodes`` turns stored triples back into a document shaped like the
+reference registry's own: compacted with the CTDL context, profiles that are
+blank nodes used once embedded where they are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+from pyld import jsonld
+
+from registry.errors import InvalidDocument, UnknownContext
+from registry.vocab import CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL, VocabCache
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+CEASN = "https://purl.org/ctdlasn/terms/"
+
+
+class PinnedLoader:
+    """PyLD document loader that serves only pinned, cached contexts."""
+
+    def __init__(self, cache: VocabCache) -> None:
+        self.cache = cache
+
+    def __call__(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        if self.cache.pin_for(url) is None:
+            raise UnknownContext(
+                f"the JSON-LD context {url} is not one of the registry's pinned vocabulary "
+                "files, and the registry does not fetch remote contexts; use "
+                f"{CTDL_CONTEXT_URL} or {CTDLASN_CONTEXT_URL}, or put the context inline",
+                url=url,
+            )
+        return {"contextUrl": None, "documentUrl": url, "document": self.cache.load_json(url)}
+
+
+@dataclass
+class TermTable:
+    """The prefixes and term definitions of the contexts a document uses.
+
+    It is a flat approximation of JSON-LD's active context, good enough to
+    tell which keys expand and which terms are ``@id``-typed or language
+    maps. Scoped contexts inside term definitions are not followed.
+    """
+
+    prefixes: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_context(self, context: Any, resolve: Callable[[str], Any]) -> None:
+        """Merge one ``@context`` value: a URL, an object, or an array of them."""
+        if context is None:
+            self.prefixes.clear()
+            self.terms.clear()
+        elif isinstance(context, str):
+            self.add_context(resolve(context).get("@context"), resolve)
+        elif isinstance(context, list):
+            for item in context:
+                self.add_context(item, resolve)
+        elif isinstance(context, dict):
+            self._add_definitions(context)
+
+    def _add_definitions(self, context: dict[str, Any]) -> None:
+        for key, value in context.items():
+            if key.startswith("@"):
+                continue
+            if isinstance(value, str):
+                if value.endswith(("/", "#", ":")) and ":" not in key:
+                    self.prefixes[key] = value
+                self.terms[key] = {"@id": value}
+            elif isinstance(value, dict):
+                self.terms[key] = value
+            elif value is None:
+                self.terms.pop(key, None)
+                self.prefixes.pop(key, None)
+
+    def expands(self, key: str) -> bool:
+        """Tell whether JSON-LD expansion keeps ``key`` as a property."""
+        if key.startswith("@") or key in self.terms:
+            return True
+        prefix, colon, _ = key.partition(":")
+        if not colon:
+            return False
+        return prefix in self.prefixes or key.startswith(("http://", "https://", "urn:"))
+
+    def definition(self, key: str) -> dict[str, Any]:
+        return self.terms.get(key, {})
+
+    def is_absolute_or_compact(self, value: str) -> bool:
+        """Tell whether an ``@id`` value expands to an absolute IRI or a blank node."""
+        if value.startswith("_:"):
+            return True
+        prefix, colon, rest = value.partition(":")
+        if not colon:
+            return False
+        if prefix in self.prefixes:
+            return True
+        return bool(prefix) and prefix[0].isalpha() and all(
+            c.isalnum() or c in "+-." for c in prefix
+        ) and not rest.startswith(" ")
+
+
+def to_triples(document: Any, loader: PinnedLoader, bnode_salt: str) -> list[ox.Triple]:
+    """Convert a JSON-LD document to triples, merging every graph it holds.
+
+    A registry ``/graph`` document is a named graph in JSON-LD terms (top-level
+    ``@id`` plus ``@graph``); the registry keeps one graph per document, so the
+    graph name is dropped here and assigned by the store. Blank nodes are
+    relabelled from ``bnode_salt`` so that two documents never share one.
+    """
+    try:
+        dataset = jsonld.to_rdf(document, {"documentLoader": loader, "base": None})
+    except jsonld.JsonLdError as exc:
+        cause = _root_cause(exc)
+        if isinstance(cause, UnknownContext):
+            raise cause from exc
+        raise InvalidDocument(f"JSON-LD processing failed: {_describe(exc)}") from exc
+
+    triples = []
+    labels: dict[str, ox.BlankNode] = {}
+    for graph_triples in dataset.values():
+        for raw in graph_triples:
+            triples.append(
+                ox.Triple(
+                    _term(raw["subject"], labels, bnode_salt),
+                    ox.NamedNode(raw["predicate"]["value"]),
+                    _term(raw["object"], labels, bnode_salt),
+                )
+            )
+    return triples
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, UnknownContext):
+            return exc
+        nested = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+        if nested is None:
+            break
+        exc = nested
+    return exc
+
+
+def _describe(exc: jsonld.JsonLdError) -> str:
+    message = str(getattr(exc, "message", "") or exc).splitlines()[0]
+    details = getattr(exc, "details", None)
+    return f"{message} ({json.dumps(details, default=str)[:300]})" if details else message
+
+
+def _term(raw: dict[str, Any], labels: dict[str, ox.BlankNode], salt: str) -> Any:
+    kind = raw["type"]
+    value = raw["value"]
+    if kind == "IRI":
+        return ox.NamedNode(value)
+    if kind == "blank node":
+        if value not in labels:
+            digest = hashlib.sha256(f"{salt}\0{value}".encode()).hexdigest()[:24]
+            labels[value] = ox.BlankNode("b" + digest)
+        return labels[value]
+    language = raw.get("language")
+    if language:
+        return ox.Literal(value, language=language)
+    datatype = raw.get("datatype") or XSD_STRING
+    return ox.Literal(value, datatype=ox.NamedNode(datatype))
+
+
+def context_url_for(types: Iterable[str]) -> str:
+    """Choose the CTDL-ASN context for competency resources, the CTDL one otherwise."""
+    return CTDLASN_CONTEXT_URL if any(t.startswith(CEASN) for t in types) else CTDL_CONTEXT_URL
+
+
+def compact_nodes(
+    triples: Iterable[ox.Triple], roots: list[str], loader: PinnedLoader, context_url: str
+) -> list[dict[str, Any]]:
+    """Compact triples into node objects, embedding blank nodes that are used once.
+
+    ``roots`` lists node IRIs to put first, in that order; the remaining
+    non-embedded nodes follow sorted by ``@id``.
+    """
+    nodes = _expanded_nodes(triples)
+    tops = _embed_blank_nodes(nodes, roots)
+    compacted = []
+    for node in tops:
+        result = jsonld.compact(node, context_url, {"documentLoader": loader, "graph": False})
+        result.pop("@context", None)
+        compacted.append(result)
+    return compacted
+
+
+def _expanded_nodes(triples: Iterable[ox.Triple]) -> dict[str, dict[str, Any]]:
+    """Build expanded JSON-LD node objects keyed by ``@id``."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for triple in triples:
+        subject_id = _node_id(triple.subject)
+        node = nodes.setdefault(subject_id, {"@id": subject_id})
+        predicate = triple.predicate.value
+        if predicate == RDF_TYPE and isinstance(triple.object, ox.NamedNode):
+            node.setdefault("@type", []).append(triple.object.value)
+            continue
+        node.setdefault(predicate, []).append(_expanded_value(triple.object))
+    for node in nodes.values():
+        for key, values in node.items():
+            if isinstance(values, list):
+                values.sort(key=lambda v: json.dumps(v, sort_keys=True))
+    return nodes
+
+
+def _node_id(term: Any) -> str:
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    return term.value
+
+
+def _expanded_value(term: Any) -> dict[str, Any]:
+    if isinstance(term, (ox.NamedNode, ox.BlankNode)):
+        return {"@id": _node_id(term)}
+    if term.language:
+        return {"@value": term.value, "@language": term.language}
+    if term.datatype.value == XSD_STRING:
+        return {"@value": term.value}
+    return {"@value": term.value, "@type": term.datatype.value}
+
+
+def _embed_blank_nodes(nodes: dict[str, dict[str, Any]], roots: list[str]) -> list[dict[str, Any]]:
+    """Embed each blank node referenced exactly once into its referrer.
+
+    Blank nodes referenced several times, or only from a cycle, stay at the
+    top level under their label, as in the reference registry's documents.
+    """
+    counts: dict[str, int] = {}
+    for node in nodes.values():
+        for ref in _references(node):
+            counts[ref] = counts.get(ref, 0) + 1
+
+    def embeddable(node_id: str) -> bool:
+        return node_id.startswith("_:") and counts.get(node_id) == 1 and node_id in nodes
+
+    embedded: set[str] = set()
+
+    def embed(node: dict[str, Any], path: frozenset[str]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, values in node.items():
+            if not isinstance(values, list) or key == "@type":
+                result[key] = values
+                continue
+            result[key] = [_embed_value(value, path) for value in values]
+        return result
+
+    def _embed_value(value: dict[str, Any], path: frozenset[str]) -> dict[str, Any]:
+        ref = value.get("@id")
+        if len(value) != 1 or ref is None or not embeddable(ref) or ref in path:
+            return value
+        embedded.add(ref)
+        inner = embed(nodes[ref], path | {ref})
+        inner.pop("@id", None)
+        return inner
+
+    order = [r for r in roots if r in nodes]
+    order += sorted(n for n in nodes if n not in order and not embeddable(n))
+    tops = [embed(nodes[node_id], frozenset({node_id})) for node_id in order]
+    for node_id in sorted(n for n in nodes if embeddable(n)):
+        if node_id not in embedded:
+            embedded.add(node_id)
+            tops.append(embed(nodes[node_id], frozenset({node_id})))
+    return tops
+
+
+def _references(node: dict[str, Any]) -> Iterable[str]:
+    for key, values in node.items():
+        if key in ("@id", "@type") or not isinstance(values, list):
+            continue
+        for value in values:
+            if isinstance(value, dict) and set(value) == {"@id"}:
+                yield value["@id"]

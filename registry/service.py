@@ -1,0 +1,149 @@
+"""The registry's domain operations, shared by the HTTP API and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.config import Settings
+from registry.ctid import path_ctid
+from registry.errors import NotFound
+from registry.ingest import RDF_TYPE, Document, parse_document
+from registry.jsonld import PinnedLoader, compact_nodes, context_url_for
+from registry.sparql import QueryRunner
+from registry.store import DocumentStore, open_store
+from registry.vocab import VocabCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredGraph:
+    """A stored document graph: whose it is, its graph IRI and its triples."""
+
+    ctid: str
+    graph_iri: str
+    triples: list[ox.Triple]
+
+
+class Registry:
+    """The store, the pinned vocabulary and the operations on documents."""
+
+    def __init__(
+        self, settings: Settings, store: DocumentStore | None = None, cache: VocabCache | None = None
+    ) -> None:
+        self.settings = settings
+        self.cache = cache or VocabCache(settings.vocab_cache_dir)
+        self.loader = PinnedLoader(self.cache)
+        self.store = store or open_store(settings.store, settings.base_url)
+        self.queries = QueryRunner(self.store, settings)
+
+    def close(self) -> None:
+        self.queries.close()
+        self.store.close()
+
+    def parse(self, data: bytes, source: str, media_type: str | None = None) -> Document:
+        """Parse a document without storing it."""
+        return parse_document(data, source, self.loader, media_type)
+
+    def load(self, data: bytes, source: str, media_type: str | None = None) -> Document:
+        """Parse a document and store it, replacing any earlier one with its CTID."""
+        started = time.perf_counter()
+        document = self.parse(data, source, media_type)
+        self.store.replace_document(document)
+        log.info(
+            "stored %s from %s: %d triples, %d warnings in %.1f ms",
+            document.ctid,
+            source,
+            len(document.triples),
+            len(document.warnings),
+            (time.perf_counter() - started) * 1000,
+        )
+        return document
+
+    def graph(self, ctid: str) -> StoredGraph:
+        """Return the graph of the document that holds ``ctid`` (its own or its container's)."""
+        ctid = path_ctid(ctid)
+        owner = self.store.owner_of(ctid)
+        triples = self.store.document_triples(owner) if owner else None
+        if owner is None or triples is None:
+            raise NotFound(f"no document with CTID {ctid} is in the registry", ctid=ctid)
+        return StoredGraph(owner, self.store.graph_iri(owner), triples)
+
+    def resource(self, ctid: str) -> tuple[StoredGraph, str, list[ox.Triple]]:
+        """Return a resource's own statements and those of the blank nodes it uses."""
+        stored = self.graph(ctid)
+        subject = _resource_subject(stored, path_ctid(ctid), self.store)
+        return stored, subject, _bounded_description(stored.triples, subject)
+
+    def graph_jsonld(self, ctid: str) -> dict[str, Any]:
+        """Render a document graph the way the reference registry serves ``/graph/{ctid}``."""
+        stored = self.graph(ctid)
+        primary = _primary_of(stored, self.store)
+        context = context_url_for(_types_of(stored.triples, primary))
+        nodes = compact_nodes(stored.triples, [primary], self.loader, context)
+        return {"@context": context, "@id": stored.graph_iri, "@graph": nodes}
+
+    def resource_jsonld(self, ctid: str) -> dict[str, Any]:
+        """Render one resource the way the reference registry serves ``/resources/{ctid}``."""
+        _, subject, triples = self.resource(ctid)
+        context = context_url_for(_types_of(triples, subject))
+        nodes = compact_nodes(triples, [subject], self.loader, context)
+        return {"@context": context, **nodes[0]}
+
+
+def _primary_of(stored: StoredGraph, store: DocumentStore) -> str:
+    subject = store.resource_subject(stored.ctid, stored.ctid)
+    if subject is not None:
+        return subject.value
+    for triple in stored.triples:
+        if isinstance(triple.subject, ox.NamedNode) and triple.subject.value.endswith(stored.ctid):
+            return triple.subject.value
+    return _term_key(stored.triples[0].subject)
+
+
+def _resource_subject(stored: StoredGraph, ctid: str, store: DocumentStore) -> str:
+    subject = store.resource_subject(stored.ctid, ctid)
+    if subject is not None:
+        return subject.value
+    if ctid == stored.ctid:
+        return _primary_of(stored, store)
+    raise NotFound(f"no resource with CTID {ctid} is in the registry", ctid=ctid)
+
+
+def _bounded_description(triples: list[ox.Triple], subject: str) -> list[ox.Triple]:
+    """Return the statements about ``subject`` plus, recursively, about the blank nodes it
+    uses: the Concise Bounded Description of the resource within its document."""
+    by_subject: dict[str, list[ox.Triple]] = {}
+    for triple in triples:
+        by_subject.setdefault(_term_key(triple.subject), []).append(triple)
+
+    result: list[ox.Triple] = []
+    pending = [subject]
+    seen = {subject}
+    while pending:
+        current = pending.pop()
+        for triple in by_subject.get(current, []):
+            result.append(triple)
+            if isinstance(triple.object, ox.BlankNode):
+                key = _term_key(triple.object)
+                if key not in seen:
+                    seen.add(key)
+                    pending.append(key)
+    return result
+
+
+def _types_of(triples: list[ox.Triple], subject: str) -> list[str]:
+    return [
+        t.object.value
+        for t in triples
+        if t.predicate.value == RDF_TYPE and _term_key(t.subject) == subject
+    ]
+
+
+def _term_key(term: Any) -> str:
+    return "_:" + term.value if isinstance(term, ox.BlankNode) else term.value

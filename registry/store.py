@@ -1,0 +1,193 @@
+"""Storage of CTDL documents: one named graph per document.
+
+``DocumentStore`` is the interface the rest of the registry uses;
+``OxigraphStore`` implements it over an embedded pyoxigraph store (RocksDB on
+disk, or in memory). The backend is chosen in ``open_store`` only.
+
+The store holds current documents and nothing else, so that the SPARQL
+default graph (the union of all named graphs) never shows registry
+bookkeeping. Each document's graph is named ``{base_url}/graph/{ctid}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyoxigraph as ox
+
+from registry.errors import RegistryError
+from registry.ingest import CTID_PREDICATE, Document
+
+log = logging.getLogger(__name__)
+
+STORE_FORMAT = 1
+METADATA_FILE = "registry-store.json"
+
+
+class StoreError(RegistryError):
+    slug = "store-error"
+    title = "Store error"
+
+
+class DocumentStore(Protocol):
+    """What the registry needs from a store of CTDL documents."""
+
+    base_url: str
+
+    def graph_iri(self, ctid: str) -> str: ...
+
+    def replace_document(self, document: Document) -> None:
+        """Store a document, replacing any previous one with its CTID atomically."""
+
+    def remove_document(self, ctid: str) -> bool:
+        """Remove a document; return whether it existed."""
+
+    def document_triples(self, ctid: str) -> list[ox.Triple] | None:
+        """Return the triples of the document with this CTID, or ``None``."""
+
+    def owner_of(self, ctid: str) -> str | None:
+        """Return the CTID of the document holding the resource with this CTID."""
+
+    def resource_subject(self, document_ctid: str, ctid: str) -> ox.NamedNode | None:
+        """Return the subject that carries ``ctid`` inside a document's graph."""
+
+    def document_ctids(self) -> Iterator[str]: ...
+
+    def query(self, sparql: str, **options: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class OxigraphStore:
+    """``DocumentStore`` over an embedded pyoxigraph store."""
+
+    def __init__(self, path: Path | None, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.path = path
+        self._graph_prefix = self.base_url + "/graph/"
+        self._write_lock = threading.Lock()
+        if path is None:
+            self._store = ox.Store()
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        self.base_url = _store_base_url(path, self.base_url)
+        self._graph_prefix = self.base_url + "/graph/"
+        try:
+            self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the store at {path}: {exc}. Only one process can open an "
+                "on-disk store; stop the other `registry` process that uses it",
+                path=str(path),
+            ) from exc
+
+    def graph_iri(self, ctid: str) -> str:
+        return self._graph_prefix + ctid
+
+    def replace_document(self, document: Document) -> None:
+        """Replace the document's graph in one SPARQL update, which Oxigraph runs as one
+        transaction: readers see the old graph or the new one, never a mix."""
+        graph = self.graph_iri(document.ctid)
+        body = ox.serialize(document.triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+        update = f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
+        with self._write_lock:
+            self._store.update(update)
+
+    def remove_document(self, ctid: str) -> bool:
+        graph = ox.NamedNode(self.graph_iri(ctid))
+        with self._write_lock:
+            if not self._store.contains_named_graph(graph):
+                return False
+            self._store.remove_graph(graph)
+        return True
+
+    def document_triples(self, ctid: str) -> list[ox.Triple] | None:
+        graph = ox.NamedNode(self.graph_iri(ctid))
+        quads = list(self._store.quads_for_pattern(None, None, None, graph))
+        if not quads:
+            return None
+        return [quad.triple for quad in quads]
+
+    def owner_of(self, ctid: str) -> str | None:
+        """Find the document holding ``ctid``: its own graph, or a graph listing it as a
+        member (a competency inside its framework's graph)."""
+        if self._store.contains_named_graph(ox.NamedNode(self.graph_iri(ctid))):
+            return ctid
+        pattern = self._store.quads_for_pattern(None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid))
+        for quad in pattern:
+            graph = quad.graph_name
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(self._graph_prefix):
+                return graph.value[len(self._graph_prefix) :]
+        return None
+
+    def resource_subject(self, document_ctid: str, ctid: str) -> ox.NamedNode | None:
+        graph = ox.NamedNode(self.graph_iri(document_ctid))
+        pattern = self._store.quads_for_pattern(None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid), graph)
+        for quad in pattern:
+            if isinstance(quad.subject, ox.NamedNode):
+                return quad.subject
+        return None
+
+    def document_ctids(self) -> Iterator[str]:
+        for graph in self._store.named_graphs():
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(self._graph_prefix):
+                yield graph.value[len(self._graph_prefix) :]
+
+    def count_documents(self) -> int:
+        return sum(1 for _ in self.document_ctids())
+
+    def query(self, sparql: str, **options: Any) -> Any:
+        """Run a read-only SPARQL query; the default graph is the union of all documents."""
+        options.setdefault("use_default_graph_as_union", True)
+        return self._store.query(sparql, **options)
+
+    def quads(self, graphs: Iterable[str] | None = None) -> Iterator[ox.Quad]:
+        if graphs is None:
+            yield from self._store
+            return
+        for graph in graphs:
+            yield from self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self._store
+
+
+def _store_base_url(path: Path, base_url: str) -> str:
+    """Return the base URL that names the store's graphs, recording it in a new store.
+
+    Graph names embed the base URL, so a store keeps the one it was created
+    with; serving it under another base URL changes the public links only.
+    """
+    metadata_path = path / METADATA_FILE
+    if not metadata_path.exists():
+        if any(path.iterdir()):
+            raise StoreError(
+                f"{path} is not empty and is not a registry store (no {METADATA_FILE}); "
+                "choose an empty or new folder for --store",
+                path=str(path),
+            )
+        metadata_path.write_text(
+            json.dumps({"format": STORE_FORMAT, "base_url": base_url}, indent=2) + "\n"
+        )
+        return base_url
+    recorded = json.loads(metadata_path.read_text()).get("base_url", base_url)
+    if recorded != base_url:
+        log.warning(
+            "store %s names its graphs under %s; serving it with base URL %s", path, recorded, base_url
+        )
+    return recorded
+
+
+def open_store(path: Path | None, base_url: str) -> OxigraphStore:
+    """Open the configured store; the one place that chooses the storage backend."""
+    return OxigraphStore(path, base_url)
