@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import Any
 
-PROBLEM_BASE = "https://ctdl-registry.org/problems/"
+# Problem types are URNs: stable identifiers that promise no documentation page.
+PROBLEM_BASE = "urn:ctdl-registry:problem:"
 
 
 class RegistryError(Exception):

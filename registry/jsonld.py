@@ -35,6 +35,24 @@ class PinnedLoader:
 
     def __init__(self, cache: VocabCache) -> None:
         self.cache = cache
+        self._coercions: dict[str, dict[str, str]] = {}
+
+    def coerced_datatypes(self, context_url: str) -> dict[str, str]:
+        """Map each property IRI that ``context_url`` types as a literal to its datatype IRI.
+
+        Compaction picks a term only if the value's datatype matches the term's,
+        so plain strings of ``xsd:string``-typed terms need the datatype spelled out.
+        """
+        if context_url not in self._coercions:
+            table = TermTable()
+            table.add_context(context_url, lambda url: self(url)["document"])
+            coercions = {}
+            for key, definition in table.terms.items():
+                datatype = definition.get("@type")
+                if isinstance(datatype, str) and not datatype.startswith("@"):
+                    coercions[table.expand(key)] = table.expand(datatype)
+            self._coercions[context_url] = coercions
+        return self._coercions[context_url]
 
     def __call__(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.cache.pin_for(url) is None:
@@ -94,6 +112,16 @@ class TermTable:
         if not colon:
             return False
         return prefix in self.prefixes or key.startswith(("http://", "https://", "urn:"))
+
+    def expand(self, value: str) -> str:
+        """Expand a term or compact IRI with the table's prefixes (one level)."""
+        definition = self.terms.get(value, {})
+        if isinstance(definition.get("@id"), str) and definition["@id"] != value:
+            value = definition["@id"]
+        prefix, colon, rest = value.partition(":")
+        if colon and prefix in self.prefixes and not rest.startswith("//"):
+            return self.prefixes[prefix] + rest
+        return value
 
     def definition(self, key: str) -> dict[str, Any]:
         return self.terms.get(key, {})
@@ -191,7 +219,7 @@ def compact_nodes(
     ``roots`` lists node IRIs to put first, in that order; the remaining
     non-embedded nodes follow sorted by ``@id``.
     """
-    nodes = _expanded_nodes(triples)
+    nodes = _expanded_nodes(triples, loader.coerced_datatypes(context_url))
     tops = _embed_blank_nodes(nodes, roots)
     compacted = []
     for node in tops:
@@ -201,7 +229,9 @@ def compact_nodes(
     return compacted
 
 
-def _expanded_nodes(triples: Iterable[ox.Triple]) -> dict[str, dict[str, Any]]:
+def _expanded_nodes(
+    triples: Iterable[ox.Triple], coercions: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     """Build expanded JSON-LD node objects keyed by ``@id``."""
     nodes: dict[str, dict[str, Any]] = {}
     for triple in triples:
@@ -211,7 +241,11 @@ def _expanded_nodes(triples: Iterable[ox.Triple]) -> dict[str, dict[str, Any]]:
         if predicate == RDF_TYPE and isinstance(triple.object, ox.NamedNode):
             node.setdefault("@type", []).append(triple.object.value)
             continue
-        node.setdefault(predicate, []).append(_expanded_value(triple.object))
+        value = _expanded_value(triple.object)
+        if "@type" not in value and coercions.get(predicate) == XSD_STRING and "@value" in value:
+            if "@language" not in value:
+                value["@type"] = XSD_STRING
+        node.setdefault(predicate, []).append(value)
     for node in nodes.values():
         for key, values in node.items():
             if isinstance(values, list):
