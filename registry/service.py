@@ -65,6 +65,13 @@ class Registry:
         )
         return document
 
+    def parse_graph_jsonld(self, data: bytes) -> list[ox.Triple]:
+        """Read the triples of a JSON-LD graph (e.g. a CONSTRUCT result) with pinned contexts."""
+        from registry.jsonld import to_triples
+        from registry.ingest import _load_json
+
+        return to_triples(_load_json(data, "JSON-LD"), self.loader, bnode_salt="graph")
+
     def graph(self, ctid: str) -> StoredGraph:
         """Return the graph of the document that holds ``ctid`` (its own or its container's)."""
         ctid = path_ctid(ctid)

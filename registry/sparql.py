@@ -152,6 +152,10 @@ class QueryRunner:
         started = time.perf_counter()
         try:
             result = self._collect(query, options, deadline, cancel)
+        except RegistryError as exc:
+            # Drop the traceback here: its frames hold pyoxigraph result iterators,
+            # which must be freed on the thread that created them.
+            raise exc.with_traceback(None) from None
         finally:
             self._slots.release()
         result.elapsed_ms = (time.perf_counter() - started) * 1000
