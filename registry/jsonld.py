@@ -36,6 +36,7 @@ class PinnedLoader:
     def __init__(self, cache: VocabCache) -> None:
         self.cache = cache
         self._coercions: dict[str, dict[str, str]] = {}
+        self._language_terms: dict[str, frozenset[str]] = {}
 
     def coerced_datatypes(self, context_url: str) -> dict[str, str]:
         """Map each property IRI that ``context_url`` types as a literal to its datatype IRI.
@@ -53,6 +54,17 @@ class PinnedLoader:
                     coercions[table.expand(key)] = table.expand(datatype)
             self._coercions[context_url] = coercions
         return self._coercions[context_url]
+
+    def language_map_terms(self, context_url: str) -> frozenset[str]:
+        """Return the terms that ``context_url`` declares as language maps."""
+        if context_url not in self._language_terms:
+            table = TermTable()
+            table.add_context(context_url, lambda url: self(url)["document"])
+            terms = table.terms.items()
+            self._language_terms[context_url] = frozenset(
+                key for key, definition in terms if definition.get("@container") == "@language"
+            )
+        return self._language_terms[context_url]
 
     def __call__(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         if self.cache.pin_for(url) is None:
@@ -221,11 +233,12 @@ def compact_nodes(
     """
     nodes = _expanded_nodes(triples, loader.coerced_datatypes(context_url))
     tops = _embed_blank_nodes(nodes, roots)
+    language_terms = loader.language_map_terms(context_url)
     compacted = []
     for node in tops:
         result = jsonld.compact(node, context_url, {"documentLoader": loader, "graph": False})
         result.pop("@context", None)
-        compacted.append(result)
+        compacted.append(_restore_language_case(result, language_terms))
     return compacted
 
 
@@ -267,6 +280,45 @@ def _expanded_value(term: Any) -> dict[str, Any]:
     if term.datatype.value == XSD_STRING:
         return {"@value": term.value}
     return {"@value": term.value, "@type": term.datatype.value}
+
+
+def _restore_language_case(value: Any, language_terms: frozenset[str]) -> Any:
+    """Rewrite the keys of language maps and ``@language`` values with ``bcp47_case``.
+
+    PyLD lower-cases language tags while compacting, as JSON-LD 1.1 allows.
+    """
+    if isinstance(value, list):
+        return [_restore_language_case(item, language_terms) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, inner in value.items():
+        if key in language_terms and isinstance(inner, dict):
+            result[key] = {bcp47_case(tag): text for tag, text in inner.items()}
+        elif key == "@language" and isinstance(inner, str):
+            result[key] = bcp47_case(inner)
+        else:
+            result[key] = _restore_language_case(inner, language_terms)
+    return result
+
+
+def bcp47_case(tag: str) -> str:
+    """Restore the conventional case of a language tag (``en-us`` becomes ``en-US``).
+
+    Oxigraph stores language tags in lower case, as RDF compares them
+    case-insensitively; BCP 47 writes regions in upper case and scripts in
+    title case.
+    """
+    parts = tag.split("-")
+    result = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 2 and part.isalpha():
+            result.append(part.upper())
+        elif len(part) == 4 and part.isalpha():
+            result.append(part.title())
+        else:
+            result.append(part.lower())
+    return "-".join(result)
 
 
 def _embed_blank_nodes(nodes: dict[str, dict[str, Any]], roots: list[str]) -> list[dict[str, Any]]:

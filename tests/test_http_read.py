@@ -48,7 +48,7 @@ def test_graph_jsonld_shape(loaded_client, loaded_registry):
     main = body["@graph"][0]
     assert main["ceterms:ctid"] == IUSB_BSN
     assert main["@type"] == "ceterms:BachelorDegree"
-    assert main["ceterms:name"] == {"en-us": "B.S. in Nursing (Pre-Licensure)"}
+    assert main["ceterms:name"] == {"en-US": "B.S. in Nursing (Pre-Licensure)"}
 
 
 def test_framework_uses_asn_context(loaded_client):
