@@ -12,7 +12,13 @@ from registry.errors import RegistryError
 
 JSON_SUFFIXES = (".json", ".jsonld", ".txt")
 RDF_MEDIA_TYPES = {".ttl": "text/turtle", ".nt": "application/n-triples"}
-VOCABULARY_TYPES = {"rdfs:Class", "rdf:Property", "skos:Concept", "skos:ConceptScheme", "owl:Ontology"}
+VOCABULARY_TYPES = {
+    "rdfs:Class",
+    "rdf:Property",
+    "skos:Concept",
+    "skos:ConceptScheme",
+    "owl:Ontology",
+}
 
 
 class CtdlLoader(Loader):

@@ -25,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
+        level=logging.DEBUG
+        if args.verbose
+        else logging.INFO
+        if args.command == "serve"
+        else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -190,7 +194,9 @@ def _report(outcome: Any, quiet: bool, out: TextIO, failures: list[str], bar: An
         return
     document = outcome.document
     label = "warned " if status == "warned" else "loaded "
-    bar.write(f"{label} {outcome.source} -> {document.ctid} ({len(document.triples)} triples)", file=out)
+    bar.write(
+        f"{label} {outcome.source} -> {document.ctid} ({len(document.triples)} triples)", file=out
+    )
     for warning in document.warnings:
         bar.write(f"          warning at {warning.key}: {warning.message}", file=out)
 

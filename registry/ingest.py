@@ -172,7 +172,7 @@ def _ensure_context(document: dict[str, Any], source: str, warnings: list) -> di
     if not any(key.startswith(("ceterms:", "ceasn:")) for key in keys):
         raise InvalidDocument(
             f"{source} has no @context and no prefixed CTDL keys (ceterms:..., ceasn:...), "
-            f"so it cannot be read as CTDL; add \"@context\": \"{CTDL_CONTEXT_URL}\"",
+            f'so it cannot be read as CTDL; add "@context": "{CTDL_CONTEXT_URL}"',
             source=source,
         )
     warnings.append(
@@ -405,8 +405,8 @@ def _choose_ctid(
         return present[0]
     raise InvalidDocument(
         f"{source} has no CTID: no resource has ceterms:ctid or an @id ending in 'ce-' and a "
-        "UUID; give the main resource a \"ceterms:ctid\" such as "
-        "\"ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b\"",
+        'UUID; give the main resource a "ceterms:ctid" such as '
+        '"ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b"',
         source=source,
         field="ceterms:ctid",
     )
@@ -438,9 +438,7 @@ def _normalize_node_ctid(
     return ctid_in_iri(node_id) if isinstance(node_id, str) else None
 
 
-def _normalize_namespaces(
-    triples: list[ox.Triple], source: str, warnings: list
-) -> list[ox.Triple]:
+def _normalize_namespaces(triples: list[ox.Triple], source: str, warnings: list) -> list[ox.Triple]:
     """Rewrite IRIs in the legacy ``http://purl.org/ctdl...`` namespaces to ``https://``."""
     seen: set[str] = set()
 
@@ -495,9 +493,7 @@ def _ctid_subjects(triples: list[ox.Triple]) -> dict[str, str]:
     return found
 
 
-def _primary_subject(
-    triples: list[ox.Triple], ctid: str, ctids: dict[str, str]
-) -> str | None:
+def _primary_subject(triples: list[ox.Triple], ctid: str, ctids: dict[str, str]) -> str | None:
     for subject, value in ctids.items():
         if value == ctid:
             return subject
@@ -605,7 +601,8 @@ def _primary_ctid_of_rdf(triples: list[ox.Triple], source: str) -> str:
     pointed_to = {
         _key(t.object)
         for t in triples
-        if _key(t.subject) in ctids and not isinstance(t.object, ox.Literal)
+        if _key(t.subject) in ctids
+        and not isinstance(t.object, ox.Literal)
         and _key(t.object) != _key(t.subject)
     }
     roots = [s for s in ctids if s not in pointed_to]
@@ -615,7 +612,8 @@ def _primary_ctid_of_rdf(triples: list[ox.Triple], source: str) -> str:
         {
             _key(t.subject)
             for t in triples
-            if t.predicate.value == RDF_TYPE and _key(t.subject) in ctids
+            if t.predicate.value == RDF_TYPE
+            and _key(t.subject) in ctids
             and t.object.value in CONTAINER_CLASSES
         }
     )

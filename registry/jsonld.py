@@ -147,9 +147,12 @@ class TermTable:
             return False
         if prefix in self.prefixes:
             return True
-        return bool(prefix) and prefix[0].isalpha() and all(
-            c.isalnum() or c in "+-." for c in prefix
-        ) and not rest.startswith(" ")
+        return (
+            bool(prefix)
+            and prefix[0].isalpha()
+            and all(c.isalnum() or c in "+-." for c in prefix)
+            and not rest.startswith(" ")
+        )
 
 
 def to_triples(document: Any, loader: PinnedLoader, bnode_salt: str) -> list[ox.Triple]:
@@ -260,7 +263,7 @@ def _expanded_nodes(
                 value["@type"] = XSD_STRING
         node.setdefault(predicate, []).append(value)
     for node in nodes.values():
-        for key, values in node.items():
+        for values in node.values():
             if isinstance(values, list):
                 values.sort(key=lambda v: json.dumps(v, sort_keys=True))
     return nodes

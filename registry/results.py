@@ -50,7 +50,11 @@ def _to_json(result: QueryResult) -> bytes:
     bindings = []
     for row in result.rows:
         bindings.append(
-            {name: _json_term(term) for name, term in zip(result.variables, row) if term is not None}
+            {
+                name: _json_term(term)
+                for name, term in zip(result.variables, row, strict=True)
+                if term is not None
+            }
         )
     body = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -82,9 +86,11 @@ def _to_xml(result: QueryResult) -> bytes:
         out.append("  <results>\n")
         for row in result.rows:
             out.append("    <result>\n")
-            for name, term in zip(result.variables, row):
+            for name, term in zip(result.variables, row, strict=True):
                 if term is not None:
-                    out.append(f"      <binding name={quoteattr(name)}>{_xml_term(term)}</binding>\n")
+                    out.append(
+                        f"      <binding name={quoteattr(name)}>{_xml_term(term)}</binding>\n"
+                    )
             out.append("    </result>\n")
         out.append("  </results>\n")
     out.append("</sparql>\n")

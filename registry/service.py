@@ -34,7 +34,10 @@ class Registry:
     """The store, the pinned vocabulary and the operations on documents."""
 
     def __init__(
-        self, settings: Settings, store: DocumentStore | None = None, cache: VocabCache | None = None
+        self,
+        settings: Settings,
+        store: DocumentStore | None = None,
+        cache: VocabCache | None = None,
     ) -> None:
         self.settings = settings
         self.cache = cache or VocabCache(settings.vocab_cache_dir)
@@ -67,8 +70,8 @@ class Registry:
 
     def parse_graph_jsonld(self, data: bytes) -> list[ox.Triple]:
         """Read the triples of a JSON-LD graph (e.g. a CONSTRUCT result) with pinned contexts."""
-        from registry.jsonld import to_triples
         from registry.ingest import _load_json
+        from registry.jsonld import to_triples
 
         return to_triples(_load_json(data, "JSON-LD"), self.loader, bnode_salt="graph")
 

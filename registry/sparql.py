@@ -27,7 +27,18 @@ from registry.errors import InvalidQuery, QueryTimeout, RegistryError, ResultToo
 
 log = logging.getLogger(__name__)
 
-UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+UPDATE_KEYWORDS = {
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "CREATE",
+    "DROP",
+    "COPY",
+    "MOVE",
+    "ADD",
+    "WITH",
+}
 PROLOGUE_KEYWORDS = {"PREFIX", "BASE"}
 
 _SKIPPED = re.compile(

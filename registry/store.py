@@ -118,7 +118,9 @@ class OxigraphStore:
         member (a competency inside its framework's graph)."""
         if self._store.contains_named_graph(ox.NamedNode(self.graph_iri(ctid))):
             return ctid
-        pattern = self._store.quads_for_pattern(None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid))
+        pattern = self._store.quads_for_pattern(
+            None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid)
+        )
         for quad in pattern:
             graph = quad.graph_name
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(self._graph_prefix):
@@ -127,7 +129,9 @@ class OxigraphStore:
 
     def resource_subject(self, document_ctid: str, ctid: str) -> ox.NamedNode | None:
         graph = ox.NamedNode(self.graph_iri(document_ctid))
-        pattern = self._store.quads_for_pattern(None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid), graph)
+        pattern = self._store.quads_for_pattern(
+            None, ox.NamedNode(CTID_PREDICATE), ox.Literal(ctid), graph
+        )
         for quad in pattern:
             if isinstance(quad.subject, ox.NamedNode):
                 return quad.subject
@@ -183,7 +187,10 @@ def _store_base_url(path: Path, base_url: str) -> str:
     recorded = json.loads(metadata_path.read_text()).get("base_url", base_url)
     if recorded != base_url:
         log.warning(
-            "store %s names its graphs under %s; serving it with base URL %s", path, recorded, base_url
+            "store %s names its graphs under %s; serving it with base URL %s",
+            path,
+            recorded,
+            base_url,
         )
     return recorded
 

@@ -105,8 +105,7 @@ def canonical(triples: Any) -> set[str]:
 
 XSD_FLOAT = "http://www.w3.org/2001/XMLSchema#float"
 NUMERIC = {
-    "http://www.w3.org/2001/XMLSchema#" + name
-    for name in ("float", "double", "decimal", "integer")
+    "http://www.w3.org/2001/XMLSchema#" + name for name in ("float", "double", "decimal", "integer")
 }
 
 

@@ -79,7 +79,9 @@ def test_resource_turtle_includes_blank_nodes(loaded_client):
     response = loaded_client.get(f"/resources/{IUSB_BSN}", headers={"Accept": "text/turtle"})
     triples = _triples(response.data, ox.RdfFormat.TURTLE)
     assert any(isinstance(t.subject, ox.BlankNode) for t in triples)
-    assert any(t.predicate.value == CETERMS + "ctid" and t.object.value == IUSB_BSN for t in triples)
+    assert any(
+        t.predicate.value == CETERMS + "ctid" and t.object.value == IUSB_BSN for t in triples
+    )
 
 
 def test_upper_case_ctid_in_url(loaded_client):
@@ -133,13 +135,17 @@ def test_index_counts_documents(loaded_client, loaded_registry):
 
 @pytest.mark.parametrize("media_type, rdf_format", RDF_FORMATS)
 def test_live_server_graph(live_url, loaded_registry, media_type, rdf_format):
-    response = requests.get(f"{live_url}/graph/{IUSB_BSN}", headers={"Accept": media_type}, timeout=30)
+    response = requests.get(
+        f"{live_url}/graph/{IUSB_BSN}", headers={"Accept": media_type}, timeout=30
+    )
     assert response.status_code == 200
     expected = loaded_registry.store.document_triples(IUSB_BSN)
     assert canonical(_triples(response.content, rdf_format)) == canonical(expected)
 
 
 def test_live_server_problem(live_url):
-    response = requests.get(f"{live_url}/resources/ce-00000000-0000-4000-8000-000000000000", timeout=30)
+    response = requests.get(
+        f"{live_url}/resources/ce-00000000-0000-4000-8000-000000000000", timeout=30
+    )
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"

@@ -19,7 +19,7 @@ CETERMS = "https://purl.org/ctdl/terms/"
 REPAIRED = {
     "graphs/credentials/legacy-2017-nbcot-cota-certification.json": "arrays of language maps",
     "envelopes/certification.envelope.json": "a language map on a term that is not one",
-    "graphs/learning-opportunities/160-driving-academy-lopp.graph.json": "a key with a trailing space",
+    "graphs/learning-opportunities/160-driving-academy-lopp.graph.json": "a key ending in a space",
 }
 
 LOADABLE = [p for p in real_documents() if document_id(p) not in REJECTED_REAL_DOCUMENTS]
@@ -92,8 +92,12 @@ def test_upper_case_iris_kept(registry):
 
 def test_envelope_uses_decoded_resource(registry):
     require_shared()
-    envelope = registry.parse((CTDL / "envelopes/nocti-organization.envelope.json").read_bytes(), "e")
-    graph = registry.parse((CTDL / "graphs/organizations/nocti-organization.graph.json").read_bytes(), "g")
+    envelope = registry.parse(
+        (CTDL / "envelopes/nocti-organization.envelope.json").read_bytes(), "e"
+    )
+    graph = registry.parse(
+        (CTDL / "graphs/organizations/nocti-organization.graph.json").read_bytes(), "g"
+    )
     assert envelope.ctid == graph.ctid
     assert canonical(envelope.triples) == canonical(graph.triples)
 
@@ -138,7 +142,9 @@ def test_dangling_blank_node_reported(registry):
     require_shared()
     path = CTDL / "resources/wgu-bs-computer-science.resource.json"
     document = registry.parse(path.read_bytes(), "wgu.json")
-    assert any("accreditedBy" in w.message and "not defined" in w.message for w in document.warnings)
+    assert any(
+        "accreditedBy" in w.message and "not defined" in w.message for w in document.warnings
+    )
     assert any(t.predicate.value == CETERMS + "accreditedBy" for t in document.triples)
 
 

@@ -11,28 +11,34 @@ import pytest
 import requests
 
 from registry.config import Settings
+from registry.errors import InvalidQuery
 from registry.http import create_app
 from registry.service import Registry
 from registry.sparql import check_query
-from registry.errors import InvalidQuery
 
 PREFIX = "PREFIX ceterms: <https://purl.org/ctdl/terms/>\n"
 IUSB_BSN = "ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b"
 WGU_CS = "ce-8f5a2e25-7a30-4eb0-ab9e-ab441ac928c6"
 
-BY_SOC_PREFIX = PREFIX + """
+BY_SOC_PREFIX = (
+    PREFIX
+    + """
 SELECT DISTINCT ?credential ?ctid WHERE {
   ?credential ceterms:occupationType ?alignment ; ceterms:ctid ?ctid .
   ?alignment ceterms:codedNotation ?code .
   FILTER(STRSTARTS(?code, "29-1141"))
 }"""
+)
 
-OCCUPATIONS_OF = PREFIX + """
+OCCUPATIONS_OF = (
+    PREFIX
+    + """
 SELECT DISTINCT ?code ?name WHERE {
   ?credential ceterms:ctid "%s" ; ceterms:occupationType ?alignment .
   ?alignment ceterms:codedNotation ?code .
   OPTIONAL { ?alignment ceterms:targetNodeName ?name }
 }"""
+)
 
 
 def _bindings(response) -> list[dict]:
@@ -52,11 +58,14 @@ def test_wgu_cs_occupation_alignments(loaded_client):
 
 
 def test_wgu_cs_found_by_its_codes(loaded_client):
-    query = PREFIX + """
+    query = (
+        PREFIX
+        + """
       SELECT DISTINCT ?ctid WHERE {
         ?c ceterms:ctid ?ctid ; ceterms:occupationType/ceterms:codedNotation ?code .
         FILTER(STRSTARTS(?code, "15-1131"))
       }"""
+    )
     rows = _bindings(loaded_client.get("/sparql", query_string={"query": query}))
     assert WGU_CS in {row["ctid"]["value"] for row in rows}
 
@@ -124,8 +133,13 @@ def test_ask_query(loaded_client):
     ],
 )
 def test_construct_formats(loaded_client, loaded_registry, media_type, rdf_format):
-    query = PREFIX + f'CONSTRUCT {{ ?c ceterms:name ?n }} WHERE {{ ?c ceterms:ctid "{IUSB_BSN}" ; ceterms:name ?n }}'
-    response = loaded_client.get("/sparql", query_string={"query": query}, headers={"Accept": media_type})
+    query = PREFIX + (
+        "CONSTRUCT { ?c ceterms:name ?n } "
+        f'WHERE {{ ?c ceterms:ctid "{IUSB_BSN}" ; ceterms:name ?n }}'
+    )
+    response = loaded_client.get(
+        "/sparql", query_string={"query": query}, headers={"Accept": media_type}
+    )
     assert response.status_code == 200
     assert response.mimetype == media_type
     if rdf_format == ox.RdfFormat.JSON_LD:
@@ -138,7 +152,9 @@ def test_construct_formats(loaded_client, loaded_registry, media_type, rdf_forma
 
 def test_describe_query(loaded_client):
     query = f"DESCRIBE <https://sandbox.credentialengineregistry.org/resources/{IUSB_BSN}>"
-    response = loaded_client.get("/sparql", query_string={"query": query}, headers={"Accept": "text/turtle"})
+    response = loaded_client.get(
+        "/sparql", query_string={"query": query}, headers={"Accept": "text/turtle"}
+    )
     triples = list(ox.parse(response.data, format=ox.RdfFormat.TURTLE))
     assert len(triples) > 10
 
@@ -206,7 +222,9 @@ def test_updates_rejected(loaded_client, update):
     for response in (
         loaded_client.get("/sparql", query_string={"query": update}),
         loaded_client.post("/sparql", data={"update": update}),
-        loaded_client.post("/sparql", data=update, headers={"Content-Type": "application/sparql-update"}),
+        loaded_client.post(
+            "/sparql", data=update, headers={"Content-Type": "application/sparql-update"}
+        ),
     ):
         assert response.status_code == 400
         assert response.mimetype == "application/problem+json"
@@ -214,7 +232,9 @@ def test_updates_rejected(loaded_client, update):
 
 def test_update_leaves_store_unchanged(loaded_client, loaded_registry):
     before = sum(1 for _ in loaded_registry.store.quads())
-    loaded_client.post("/sparql", data="DROP ALL", headers={"Content-Type": "application/sparql-update"})
+    loaded_client.post(
+        "/sparql", data="DROP ALL", headers={"Content-Type": "application/sparql-update"}
+    )
     assert sum(1 for _ in loaded_registry.store.quads()) == before
 
 
@@ -288,7 +308,10 @@ def test_live_server_sparql(live_url):
     response = requests.post(
         f"{live_url}/sparql",
         data=BY_SOC_PREFIX.encode(),
-        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        headers={
+            "Content-Type": "application/sparql-query",
+            "Accept": "application/sparql-results+json",
+        },
         timeout=30,
     )
     assert response.status_code == 200

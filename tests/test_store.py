@@ -22,7 +22,9 @@ def _document(version: int, size: int = 200) -> Document:
     triples = [ox.Triple(SUBJECT, CTID_PREDICATE, ox.Literal(CTID))]
     for i in range(size):
         profile = ox.BlankNode()
-        triples.append(ox.Triple(SUBJECT, ox.NamedNode("https://purl.org/ctdl/terms/requires"), profile))
+        triples.append(
+            ox.Triple(SUBJECT, ox.NamedNode("https://purl.org/ctdl/terms/requires"), profile)
+        )
         triples.append(ox.Triple(profile, NAME, ox.Literal(f"v{version} condition {i}")))
     return Document(CTID, SUBJECT.value, triples, f"version {version}")
 
@@ -74,7 +76,10 @@ def test_documents_share_no_blank_nodes():
         subject = ox.NamedNode(f"https://example.org/resources/{ctid}")
         triples = [ox.Triple(subject, NAME, profile), ox.Triple(profile, NAME, ox.Literal(ctid))]
         store.replace_document(Document(ctid, subject.value, triples, ctid))
-    query = "SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { ?s <https://purl.org/ctdl/terms/name> ?b . FILTER(isBlank(?b)) }"
+    query = (
+        "SELECT (COUNT(DISTINCT ?b) AS ?n) "
+        "WHERE { ?s <https://purl.org/ctdl/terms/name> ?b . FILTER(isBlank(?b)) }"
+    )
     count = next(iter(store.query(query)))["n"]
     assert int(count.value) == 2
 
