@@ -228,3 +228,7 @@ def _vocab_sync(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{result.status:<10} {result.pinned.url} ({result.pinned.name})")
     print(f"\nvocabulary cache {cache.folder}: {len(results) - missing} of {len(results)} files")
     return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

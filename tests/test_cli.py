@@ -1,0 +1,153 @@
+"""The `registry` command: load, vocab sync, serve, and settings from the environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import CTDL, SAMPLES, SHARED_DATA, require_shared
+
+from registry.cli import main
+from registry.config import Settings
+
+EMT = "ce-deaf8c7f-4706-4bd5-be88-63e40e5296c9"
+
+
+@pytest.fixture
+def env(vocab_dir, monkeypatch):
+    """Point the command at the test vocabulary cache, with no other REGISTRY_* settings."""
+    for name in list(os.environ):
+        if name.startswith("REGISTRY_") and name not in ("REGISTRY_SHARED_DATA",):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("REGISTRY_VOCAB_CACHE", str(vocab_dir))
+    return vocab_dir
+
+
+def test_load_samples(env, tmp_path, capsys):
+    code = main(["load", str(SAMPLES), "--store", str(tmp_path / "store")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "10 documents loaded (0 with warnings), 0 failed" in out
+
+
+def test_load_continues_past_bad_file(env, tmp_path, capsys):
+    folder = tmp_path / "input"
+    folder.mkdir()
+    (folder / "a-broken.json").write_text('{"@context": ')
+    shutil.copy(SAMPLES / "emt-certificate.graph.json", folder / "b-emt.json")
+
+    code = main(["load", str(folder), "--store", str(tmp_path / "store")])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED" in out and "a-broken.json is not valid JSON" in out
+    assert "1 documents loaded (0 with warnings), 1 failed" in out
+
+
+def test_load_real_data(env, tmp_path, capsys):
+    require_shared()
+    code = main(["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet"])
+    out = capsys.readouterr().out
+    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    assert code == 1
+    assert len(failed) == 3
+    assert any("nice-sp-rsk-001" in line and "has no CTID" in line for line in failed)
+    assert all("/validation/negative/" in line for line in failed if "nice-sp" not in line)
+
+
+def test_load_reports_warnings(env, tmp_path, capsys):
+    require_shared()
+    path = CTDL / "graphs/learning-opportunities/160-driving-academy-lopp.graph.json"
+    main(["load", str(path), "--store", str(tmp_path / "store")])
+    out = capsys.readouterr().out
+    assert "warned" in out
+    assert "surrounding whitespace" in out
+
+
+def test_load_missing_path(env, tmp_path, capsys):
+    code = main(["load", str(tmp_path / "absent"), "--store", str(tmp_path / "store")])
+    assert code == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_load_unknown_format(env, tmp_path, capsys):
+    code = main(["load", str(SAMPLES), "--format", "nope"])
+    assert code == 2
+    assert "available: ctdl" in capsys.readouterr().err
+
+
+def test_vocab_sync_command(tmp_path, capsys, monkeypatch):
+    require_shared()
+    monkeypatch.delenv("REGISTRY_VOCAB_CACHE", raising=False)
+    args = ["vocab", "sync", "--vocab-cache", str(tmp_path / "cache")]
+    code = main([*args, "--from", str(CTDL / "vocab"), "--from", str(SHARED_DATA / "contexts")])
+    assert code == 0
+    assert "17 of 17 files" in capsys.readouterr().out
+
+
+def test_vocab_sync_reports_missing(tmp_path, capsys):
+    require_shared()
+    code = main(["vocab", "sync", "--vocab-cache", str(tmp_path / "c"), "--from", str(CTDL / "vocab")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "missing    https://www.w3.org/ns/credentials/v2" in out
+
+
+def test_settings_from_environment():
+    settings = Settings.from_env(
+        {"REGISTRY_PORT": "9001", "REGISTRY_QUERY_TIMEOUT": "2.5", "REGISTRY_STORE": "/tmp/x"}
+    )
+    assert settings.port == 9001
+    assert settings.query_timeout == 2.5
+    assert settings.store == Path("/tmp/x")
+    assert settings.base_url == "http://127.0.0.1:9001"
+
+
+def test_invalid_environment_value():
+    with pytest.raises(ValueError, match="REGISTRY_PORT='eighty'"):
+        Settings.from_env({"REGISTRY_PORT": "eighty"})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"registry serve exited with {process.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    raise AssertionError(f"registry serve did not answer at {url}")
+
+
+def test_serve_after_load(env, tmp_path):
+    store = tmp_path / "store"
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    assert main(["load", str(SAMPLES), "--store", str(store), "--base-url", base_url]) == 0
+
+    command = [sys.executable, "-m", "registry.cli", "serve", "--store", str(store), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(base_url + "/", process)
+        response = requests.get(f"{base_url}/resources/{EMT}", timeout=10)
+        assert response.status_code == 200
+        assert response.json()["ceterms:ctid"] == EMT
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert f"registry serving 10 documents at {base_url}/" in output
