@@ -94,7 +94,9 @@ def test_vocab_sync_command(tmp_path, capsys, monkeypatch):
 
 def test_vocab_sync_reports_missing(tmp_path, capsys):
     require_shared()
-    code = main(["vocab", "sync", "--vocab-cache", str(tmp_path / "c"), "--from", str(CTDL / "vocab")])
+    code = main(
+        ["vocab", "sync", "--vocab-cache", str(tmp_path / "c"), "--from", str(CTDL / "vocab")]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "missing    https://www.w3.org/ns/credentials/v2" in out
@@ -140,7 +142,16 @@ def test_serve_after_load(env, tmp_path):
     base_url = f"http://127.0.0.1:{port}"
     assert main(["load", str(SAMPLES), "--store", str(store), "--base-url", base_url]) == 0
 
-    command = [sys.executable, "-m", "registry.cli", "serve", "--store", str(store), "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "registry.cli",
+        "serve",
+        "--store",
+        str(store),
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(base_url + "/", process)

@@ -33,7 +33,9 @@ def test_sync_rejects_changed_file(tmp_path):
     require_shared()
     source = tmp_path / "source"
     source.mkdir()
-    changed = (CTDL / "vocab" / "ctdl-context.jsonld").read_bytes().replace(b"ceterms", b"xterms", 1)
+    changed = (
+        (CTDL / "vocab" / "ctdl-context.jsonld").read_bytes().replace(b"ceterms", b"xterms", 1)
+    )
     (source / "ctdl-context.jsonld").write_bytes(changed)
     cache = VocabCache(tmp_path / "cache")
 
