@@ -61,6 +61,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_options(load)
     load.set_defaults(handler=_load)
 
+    validate = commands.add_parser(
+        "validate", help="check files against the registry's SHACL shapes, offline"
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="file or folder")
+    validate.add_argument(
+        "--format", choices=["text", "json"], default="text", help="report format"
+    )
+    validate.add_argument("--vocab-cache", type=Path, help="vocabulary cache folder")
+    validate.set_defaults(handler=_validate)
+
+    keys = commands.add_parser("keys", help="manage publisher keys (needs --store)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="create a key for an organization")
+    create.add_argument(
+        "--org", required=True, help="CTID of the organization the key publishes for"
+    )
+    revoke = key_commands.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key", help="the key, or its id (the part between 'crk_' and the next '_')")
+    key_commands.add_parser("list", help="list keys (ids and organizations, never secrets)")
+    grant = key_commands.add_parser(
+        "grant", help="let one organization publish on behalf of another"
+    )
+    grant.add_argument("--org", required=True, help="CTID of the publishing organization")
+    grant.add_argument("--for", dest="owner", required=True, help="CTID of the owning organization")
+    for sub_parser in (create, revoke, grant, key_commands.choices["list"]):
+        sub_parser.add_argument("--store", type=Path, help="store folder (REGISTRY_STORE)")
+        sub_parser.set_defaults(handler=_keys)
+
     vocab = commands.add_parser("vocab", help="manage the pinned vocabulary cache")
     vocab_commands = vocab.add_subparsers(dest="vocab_command", required=True, metavar="ACTION")
     vocab_sync = vocab_commands.add_parser(
@@ -172,7 +200,7 @@ def _run_loader(loader: Any, registry: Any, paths: list[Path], quiet: bool, out:
         for outcome in loader.read(path):
             if outcome.document is not None:
                 try:
-                    registry.store.replace_document(outcome.document)
+                    registry.publisher.record_load(outcome.document)
                 except RegistryError as exc:
                     outcome.error = f"storing failed: {exc.detail}"
             counts[outcome.status] += 1
@@ -212,6 +240,103 @@ def _summary(counts: Counter, failures: list[str], out: TextIO) -> None:
         print("failed:", file=out)
         for failure in failures:
             print(f"  {failure}", file=out)
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    """Create, revoke, list or grant publisher keys in the store's ledger.
+
+    Only the ledger (SQLite) is opened, so this works while `registry serve`
+    holds the document store.
+    """
+    from registry.ctid import normalize_ctid
+    from registry.ledger import Ledger
+    from registry.service import LEDGER_FILE
+
+    if settings.store is None:
+        print(
+            "error: keys live in a store; give --store PATH or set REGISTRY_STORE", file=sys.stderr
+        )
+        return 2
+    settings.store.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings.store / LEDGER_FILE)
+    try:
+        if args.keys_command == "create":
+            org = normalize_ctid(args.org, "--org")
+            key = ledger.create_key(org)
+            print(f"created a publisher key for {org}; it is shown only once:")
+            print(key)
+        elif args.keys_command == "revoke":
+            key_id = args.key.split("_")[1] if args.key.startswith("crk_") else args.key
+            if not ledger.revoke_key(key_id):
+                print(f"error: no active key with id {key_id}", file=sys.stderr)
+                return 1
+            print(f"revoked key {key_id}")
+        elif args.keys_command == "grant":
+            publisher = normalize_ctid(args.org, "--org")
+            owner = normalize_ctid(args.owner, "--for")
+            ledger.grant(publisher, owner)
+            print(f"{publisher} may now publish on behalf of {owner}")
+        else:
+            for key in ledger.keys():
+                state = f"revoked {key.revoked}" if key.revoked else "active"
+                print(f"{key.key_id}  {key.org}  created {key.created}  {state}")
+    finally:
+        ledger.close()
+    return 0
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Validate files offline with the same parser and shapes as publishing."""
+    import json
+
+    from loaders.ctdl import CtdlLoader
+    from registry.service import Registry
+
+    registry = Registry(settings.with_overrides(store=None))
+    failed = 0
+    reports = []
+    try:
+        for path in CtdlLoader(registry).discover(args.paths):
+            entry = _validate_file(registry, path)
+            failed += 0 if entry["conforms"] else 1
+            reports.append(entry)
+            if args.format == "text":
+                _print_validation(entry)
+    finally:
+        registry.close()
+    if args.format == "json":
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
+    else:
+        print(f"\n{len(reports) - failed} of {len(reports)} files conform")
+    return 1 if failed else 0
+
+
+def _validate_file(registry: Any, path: Path) -> dict[str, Any]:
+    try:
+        document, report = registry.publisher.validate(path.read_bytes(), str(path), None)
+    except RegistryError as exc:
+        return {"file": str(path), "conforms": False, "error": exc.detail}
+    except OSError as exc:
+        return {"file": str(path), "conforms": False, "error": f"cannot read: {exc.strerror}"}
+    return {
+        "file": str(path),
+        "ctid": document.ctid,
+        "conforms": report.conforms,
+        "warnings": [w.to_dict() for w in document.warnings],
+        "results": report.to_dict()["results"],
+    }
+
+
+def _print_validation(entry: dict[str, Any]) -> None:
+    if "error" in entry:
+        print(f"INVALID {entry['file']}: {entry['error']}")
+        return
+    label = "ok     " if entry["conforms"] else "INVALID"
+    print(f"{label} {entry['file']} ({entry['ctid']})")
+    for warning in entry["warnings"]:
+        print(f"          parse warning at {warning['key']}: {warning['message']}")
+    for result in entry["results"]:
+        print(f"          {result['severity']}: {result['message']}")
 
 
 def _vocab_sync(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,12 +10,17 @@ and how to fix it. Extra members (``errors``, ``url``, ...) travel in
     RegistryError (500)
     ├── InvalidRequest (400)
     │   ├── InvalidDocument (400)       a submitted or loaded document is unusable
-    │   │   └── UnknownContext (400)    it names a remote @context that is not pinned
+    │   │   ├── UnknownContext (400)    it names a remote @context that is not pinned
+    │   │   └── DocumentMismatch (400)  the URL names another CTID than the document
     │   └── InvalidQuery (400)          malformed SPARQL, an update, SERVICE, ...
+    ├── Unauthorized (401)              no valid publisher key
+    ├── Forbidden (403)                 the key's organization may not do this
     ├── NotFound (404)
+    │   └── Gone (410)                  the document was deleted; its history remains
     ├── NotAcceptable (406)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
+    ├── ValidationFailed (422)          SHACL violations; ``errors`` lists the results
     ├── QueryLimitExceeded (503 for time, 422 for size)
     │   ├── QueryTimeout (503)
     │   └── ResultTooLarge (422)
@@ -85,10 +90,42 @@ class InvalidQuery(InvalidRequest):
     title = "Invalid SPARQL query"
 
 
+class DocumentMismatch(InvalidDocument):
+    slug = "document-mismatch"
+    title = "Document does not match the request"
+
+
+class Unauthorized(RegistryError):
+    status = 401
+    slug = "unauthorized"
+    title = "Publisher key required"
+
+
+class Forbidden(RegistryError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed for this organization"
+
+
+class ValidationFailed(RegistryError):
+    status = 422
+    slug = "validation-failed"
+    title = "Document failed validation"
+
+    # The full report, for renderers that serve the SHACL report graph.
+    report: Any = None
+
+
 class NotFound(RegistryError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class Gone(NotFound):
+    status = 410
+    slug = "gone"
+    title = "Document deleted"
 
 
 class NotAcceptable(RegistryError):

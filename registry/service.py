@@ -11,14 +11,18 @@ import pyoxigraph as ox
 
 from registry.config import Settings
 from registry.ctid import path_ctid
-from registry.errors import NotFound
-from registry.ingest import RDF_TYPE, Document, parse_document
+from registry.errors import Gone, NotFound
+from registry.ingest import CTID_PREDICATE, RDF_TYPE, Document, parse_document
 from registry.jsonld import PinnedLoader, compact_nodes, context_url_for
+from registry.ledger import Ledger, Version
+from registry.publishing import Publisher
 from registry.sparql import QueryRunner
 from registry.store import DocumentStore, open_store
 from registry.vocab import VocabCache
 
 log = logging.getLogger(__name__)
+
+LEDGER_FILE = "ledger.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,24 @@ class Registry:
         self.loader = PinnedLoader(self.cache)
         self.store = store or open_store(settings.store, settings.base_url)
         self.queries = QueryRunner(self.store, settings)
+        ledger_path = settings.store / LEDGER_FILE if settings.store else None
+        self.ledger = Ledger(ledger_path)
+        self.publisher = Publisher(self, self.ledger)
+        self._validator: Any = None
+        self.publisher.recover()
+
+    @property
+    def validator(self) -> Any:
+        """The SHACL validator, built on first use because reading the shapes takes a while."""
+        if self._validator is None:
+            from registry.validation import Validator
+
+            self._validator = Validator(self.cache)
+        return self._validator
 
     def close(self) -> None:
         self.queries.close()
+        self.ledger.close()
         self.store.close()
 
     def parse(self, data: bytes, source: str, media_type: str | None = None) -> Document:
@@ -54,10 +73,10 @@ class Registry:
         return parse_document(data, source, self.loader, media_type)
 
     def load(self, data: bytes, source: str, media_type: str | None = None) -> Document:
-        """Parse a document and store it, replacing any earlier one with its CTID."""
+        """Parse a document and store it as a new version, without validation."""
         started = time.perf_counter()
         document = self.parse(data, source, media_type)
-        self.store.replace_document(document)
+        self.publisher.record_load(document)
         log.info(
             "stored %s from %s: %d triples, %d warnings in %.1f ms",
             document.ctid,
@@ -81,7 +100,7 @@ class Registry:
         owner = self.store.owner_of(ctid)
         triples = self.store.document_triples(owner) if owner else None
         if owner is None or triples is None:
-            raise NotFound(f"no document with CTID {ctid} is in the registry", ctid=ctid)
+            raise self.publisher.missing(ctid)
         return StoredGraph(owner, self.store.graph_iri(owner), triples)
 
     def resource(self, ctid: str) -> tuple[StoredGraph, str, list[ox.Triple]]:
@@ -90,9 +109,32 @@ class Registry:
         subject = _resource_subject(stored, path_ctid(ctid), self.store)
         return stored, subject, _bounded_description(stored.triples, subject)
 
+    def versions(self, ctid: str) -> list[Version]:
+        """Return every version of a document, oldest first; raise ``NotFound`` if none."""
+        ctid = path_ctid(ctid)
+        history = self.ledger.versions(ctid)
+        if not history:
+            raise NotFound(f"no document with CTID {ctid} was ever published here", ctid=ctid)
+        return history
+
+    def version_graph(self, ctid: str, number: int) -> StoredGraph:
+        """Return the graph of one past (or the current) version of a document."""
+        ctid = path_ctid(ctid)
+        version = self.ledger.version(ctid, number)
+        if version is None:
+            raise NotFound(f"{ctid} has no version {number}; see /graph/{ctid}/versions", ctid=ctid)
+        if version.action == "delete":
+            raise Gone(f"version {number} of {ctid} is its deletion; it has no content", ctid=ctid)
+        parsed = ox.parse(version.content or b"", format=ox.RdfFormat.N_TRIPLES)
+        triples = [quad.triple for quad in parsed]
+        return StoredGraph(ctid, f"{self.store.graph_iri(ctid)}/versions/{number}", triples)
+
     def graph_jsonld(self, ctid: str) -> dict[str, Any]:
         """Render a document graph the way the reference registry serves ``/graph/{ctid}``."""
-        stored = self.graph(ctid)
+        return self.render_jsonld(self.graph(ctid))
+
+    def render_jsonld(self, stored: StoredGraph) -> dict[str, Any]:
+        """Render a stored graph as a registry ``/graph`` document."""
         primary = _primary_of(stored, self.store)
         context = context_url_for(_types_of(stored.triples, primary))
         nodes = compact_nodes(stored.triples, [primary], self.loader, context)
@@ -107,9 +149,9 @@ class Registry:
 
 
 def _primary_of(stored: StoredGraph, store: DocumentStore) -> str:
-    subject = store.resource_subject(stored.ctid, stored.ctid)
-    if subject is not None:
-        return subject.value
+    for triple in stored.triples:
+        if triple.predicate.value == CTID_PREDICATE and triple.object.value == stored.ctid:
+            return _term_key(triple.subject)
     for triple in stored.triples:
         if isinstance(triple.subject, ox.NamedNode) and triple.subject.value.endswith(stored.ctid):
             return triple.subject.value

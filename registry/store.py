@@ -26,6 +26,7 @@ from registry.ingest import CTID_PREDICATE, Document
 log = logging.getLogger(__name__)
 
 STORE_FORMAT = 1
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 METADATA_FILE = "registry-store.json"
 
 
@@ -58,6 +59,9 @@ class DocumentStore(Protocol):
 
     def document_ctids(self) -> Iterator[str]: ...
 
+    def types_of(self, iris: Iterable[ox.NamedNode]) -> list[ox.Triple]:
+        """Return the ``rdf:type`` statements about these resources in any document."""
+
     def query(self, sparql: str, **options: Any) -> Any: ...
 
     def close(self) -> None: ...
@@ -78,7 +82,7 @@ class OxigraphStore:
         self.base_url = _store_base_url(path, self.base_url)
         self._graph_prefix = self.base_url + "/graph/"
         try:
-            self._store = ox.Store(str(path))
+            self._store = ox.Store(str(path / "oxigraph"))
         except OSError as exc:
             raise StoreError(
                 f"cannot open the store at {path}: {exc}. Only one process can open an "
@@ -141,6 +145,13 @@ class OxigraphStore:
         for graph in self._store.named_graphs():
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(self._graph_prefix):
                 yield graph.value[len(self._graph_prefix) :]
+
+    def types_of(self, iris: Iterable[ox.NamedNode]) -> list[ox.Triple]:
+        found = set()
+        for iri in iris:
+            for quad in self._store.quads_for_pattern(iri, RDF_TYPE, None, None):
+                found.add(quad.triple)
+        return sorted(found, key=str)
 
     def count_documents(self) -> int:
         return sum(1 for _ in self.document_ctids())

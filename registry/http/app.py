@@ -11,6 +11,7 @@ from flask import Flask, g, request
 from registry import __version__
 from registry.config import Settings
 from registry.http.problems import register_error_handlers
+from registry.http.publishing import publishing
 from registry.http.resources import resources
 from registry.http.sparql import sparql
 from registry.service import Registry
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     register_error_handlers(app)
     app.register_blueprint(resources)
     app.register_blueprint(sparql)
+    app.register_blueprint(publishing)
     app.before_request(_start_timer)
     app.after_request(_log_request)
     return app

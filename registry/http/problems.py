@@ -43,8 +43,9 @@ def _registry_error(error: RegistryError) -> Response:
     retry_after = error.extensions.get("retry_after")
     if retry_after:
         headers["Retry-After"] = str(retry_after)
-    if error.status == 405 and "allowed" in error.extensions:
-        headers["Allow"] = ", ".join(error.extensions["allowed"])
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ctdl-registry"'
+
     return problem_response(error.to_problem(request.path), headers)
 
 

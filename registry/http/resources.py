@@ -61,6 +61,19 @@ def graph(ctid: str) -> Response:
     return _rdf_response(body, media_type, canonical=f"/graph/{stored.ctid}")
 
 
+@resources.get("/graph/<ctid>/versions/<int:number>")
+def version(ctid: str, number: int) -> Response:
+    """One version of a document, current or old, in any RDF format."""
+    registry = get_registry()
+    media_type = _chosen_media_type()
+    stored = registry.version_graph(ctid, number)
+    if RDF_MEDIA_TYPES[media_type] is None:
+        return _rdf_response(dump_json(registry.render_jsonld(stored)), media_type)
+    return _rdf_response(
+        serialize_triples(stored.triples, media_type, stored.graph_iri), media_type
+    )
+
+
 @resources.get("/resources/<ctid>")
 def resource(ctid: str) -> Response:
     """One resource and the blank nodes it uses."""

@@ -1,0 +1,318 @@
+"""Publishing: validate, authorise, version and store documents, and delete them.
+
+A publish goes through these steps:
+
+1. parse the body (any shape ``registry.ingest`` accepts) and check that it is
+   one document: its other CTID-bearing resources must be its members;
+2. validate it with the SHACL shapes, against the document plus the types of
+   the stored resources it references, and stop on any violation;
+3. under the publish lock, check ownership, skip a publish whose graph is
+   isomorphic to the current one, commit the version and change event in the
+   ledger, apply the graph to the store, and mark the version applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.ctid import ctid_in_iri, path_ctid
+from registry.errors import (
+    DocumentMismatch,
+    Forbidden,
+    Gone,
+    InvalidDocument,
+    NotFound,
+    ValidationFailed,
+)
+from registry.ingest import CETERMS, RDF_TYPE, Document
+from registry.ledger import Ledger, Version
+
+log = logging.getLogger(__name__)
+
+CEASN = "https://purl.org/ctdlasn/terms/"
+BULK_LOAD_PUBLISHER = "registry-load"
+UNKNOWN_OWNER = "unknown"
+
+# Properties whose object names the organization a document belongs to, in order.
+OWNER_PROPERTIES = (CETERMS + "ownedBy", CETERMS + "offeredBy", CEASN + "publisher")
+ORGANIZATION_CLASSES = {
+    CETERMS + "CredentialOrganization",
+    CETERMS + "QACredentialOrganization",
+    CETERMS + "Organization",
+}
+
+
+@dataclass
+class PublishResult:
+    """What a publish did: ``created``, ``updated``, ``unchanged`` or ``valid`` (dry run)."""
+
+    status: str
+    document: Document
+    report: Any
+    version: Version | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "ctid": self.document.ctid}
+        if self.version is not None:
+            body["version"] = self.version.summary()
+        body["warnings"] = [w.to_dict() for w in self.document.warnings]
+        body["validation"] = self.report.to_dict()
+        return body
+
+
+def content_hash(triples: list[ox.Triple]) -> tuple[str, bytes]:
+    """Return the sha256 of the graph's canonical N-Triples (RDFC-1.0) and those bytes.
+
+    Isomorphic graphs get the same hash, whatever their blank-node labels.
+    """
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = sorted(str(quad.triple) + " .\n" for quad in dataset)
+    content = "".join(lines).encode("utf-8")
+    return hashlib.sha256(content).hexdigest(), content
+
+
+class Publisher:
+    """Publishes and deletes documents for organizations, keeping every version."""
+
+    def __init__(self, registry: Any, ledger: Ledger) -> None:
+        self.registry = registry
+        self.ledger = ledger
+        self._lock = threading.Lock()
+
+    def recover(self) -> int:
+        """Apply versions committed before a crash but not yet in the store."""
+        pending = self.ledger.unapplied()
+        for version in pending:
+            self._apply(version)
+            log.warning(
+                "recovered %s version %d after an interrupted write", version.ctid, version.version
+            )
+        return len(pending)
+
+    def validate(self, data: bytes, source: str, media_type: str | None) -> tuple[Document, Any]:
+        """Parse and validate a document without storing it."""
+        document = self.registry.parse(data, source, media_type)
+        _check_single_document(document)
+        return document, self.registry.validator.validate(document, self._referenced(document))
+
+    def publish(
+        self,
+        data: bytes,
+        media_type: str | None,
+        owner: str,
+        publisher: str,
+        expected_ctid: str | None = None,
+        dry_run: bool = False,
+    ) -> PublishResult:
+        """Publish a document on behalf of ``owner``; raise on any violation or denial."""
+        owner = path_ctid(owner)
+        if not self.ledger.may_publish_for(publisher, owner):
+            raise Forbidden(
+                f"the key's organization {publisher} may not publish for {owner}; ask {owner} "
+                "to authorise it (registry keys grant) or use a key of that organization",
+                organization=owner,
+            )
+        document, report = self.validate(data, "request body", media_type)
+        if expected_ctid and path_ctid(expected_ctid) != document.ctid:
+            raise DocumentMismatch(
+                f"the URL names {path_ctid(expected_ctid)}, but the document's CTID is "
+                f"{document.ctid}; send it to the URL of its own CTID",
+                ctid=document.ctid,
+            )
+        if not report.conforms:
+            error = ValidationFailed(
+                f"{document.ctid} has {report.violation_count} violation(s) of the minimum data "
+                "policy; fix each entry in 'errors' and publish again",
+                ctid=document.ctid,
+                errors=report.to_dict()["results"],
+            )
+            error.report = report
+            raise error
+        if dry_run:
+            return PublishResult("valid", document, report)
+        return self._commit(document, report, owner, publisher)
+
+    def _commit(self, document: Document, report: Any, owner: str, publisher: str) -> PublishResult:
+        digest, content = content_hash(document.triples)
+        with self._lock:
+            current = self.ledger.current(document.ctid)
+            if current is not None and current.owner not in (owner, UNKNOWN_OWNER):
+                raise Forbidden(
+                    f"{document.ctid} belongs to {current.owner}; only that organization or a "
+                    "publisher it authorised may replace it",
+                    ctid=document.ctid,
+                    owner=current.owner,
+                )
+            live = current is not None and current.action == "publish"
+            if live and current.content_hash == digest:
+                return PublishResult("unchanged", document, report, current)
+            version = self.ledger.record(
+                document.ctid, "publish", owner, publisher, digest, content
+            )
+            self._apply(version)
+        status = "updated" if live else "created"
+        log.info(
+            "published %s version %d for %s by %s", document.ctid, version.version, owner, publisher
+        )
+        return PublishResult(status, document, report, version)
+
+    def record_load(self, document: Document) -> Version | None:
+        """Store a bulk-loaded document as a new version; return ``None`` if unchanged."""
+        digest, content = content_hash(document.triples)
+        with self._lock:
+            current = self.ledger.current(document.ctid)
+            if (
+                current is not None
+                and current.action == "publish"
+                and current.content_hash == digest
+            ):
+                return None
+            owner = current.owner if current else infer_owner(document)
+            version = self.ledger.record(
+                document.ctid, "publish", owner, BULK_LOAD_PUBLISHER, digest, content
+            )
+            self._apply(version, document)
+        return version
+
+    def delete(self, ctid: str, publisher: str) -> Version:
+        """Remove a document from the current graph, keeping a tombstone and its history."""
+        ctid = path_ctid(ctid)
+        with self._lock:
+            current = self.ledger.current(ctid)
+            if current is None or current.action == "delete":
+                raise self.missing(ctid)
+            if not self.ledger.may_publish_for(publisher, current.owner):
+                raise Forbidden(
+                    f"{ctid} belongs to {current.owner}; the key's organization {publisher} may "
+                    "not delete it",
+                    ctid=ctid,
+                    owner=current.owner,
+                )
+            version = self.ledger.record(ctid, "delete", current.owner, publisher, "", None)
+            self._apply(version)
+        log.info("deleted %s (version %d) by %s", ctid, version.version, publisher)
+        return version
+
+    def missing(self, ctid: str) -> NotFound:
+        """Return the error for a CTID with no current document: 410 after a delete."""
+        current = self.ledger.current(ctid)
+        if current is not None and current.action == "delete":
+            return Gone(
+                f"{ctid} was deleted on {current.created}; its versions remain at "
+                f"/graph/{ctid}/versions",
+                ctid=ctid,
+                deleted=current.created,
+            )
+        return NotFound(f"no document with CTID {ctid} is in the registry", ctid=ctid)
+
+    def _apply(self, version: Version, document: Document | None = None) -> None:
+        started = time.perf_counter()
+        if version.action == "delete":
+            self.registry.store.remove_document(version.ctid)
+        else:
+            if document is None:
+                triples = [
+                    q.triple
+                    for q in ox.parse(version.content or b"", format=ox.RdfFormat.N_TRIPLES)
+                ]
+                document = Document(version.ctid, "", triples, f"version {version.version}")
+            self.registry.store.replace_document(document)
+        self.ledger.mark_applied(version.ctid, version.version)
+        log.debug(
+            "applied %s version %d in %.1f ms",
+            version.ctid,
+            version.version,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _referenced(self, document: Document) -> list[ox.Triple]:
+        """Return the types of stored resources the document points to, for validation."""
+        iris = {t.object for t in document.triples if isinstance(t.object, ox.NamedNode)}
+        iris.discard(ox.NamedNode(document.primary))
+        return self.registry.store.types_of(iris)
+
+
+def _check_single_document(document: Document) -> None:
+    """Reject a body that holds several unrelated resources with CTIDs.
+
+    Members (competencies of a framework, resources the main one points to or
+    that point to it) belong in the document; anything else must be
+    published as a document of its own.
+    """
+    if not document.member_ctids:
+        return
+    linked = _linked_subjects(document)
+    strays = []
+    for triple in document.triples:
+        if triple.predicate.value != CETERMS + "ctid" or not isinstance(
+            triple.subject, ox.NamedNode
+        ):
+            continue
+        ctid = triple.object.value
+        if ctid != document.ctid and triple.subject.value not in linked:
+            strays.append(ctid)
+    if strays:
+        raise InvalidDocument(
+            f"the document {document.ctid} also holds {len(strays)} resource(s) with their own "
+            f"CTID that are not linked to it ({', '.join(sorted(strays)[:5])}); publish each "
+            "one as a document of its own",
+            ctid=document.ctid,
+            unrelated=sorted(strays),
+        )
+
+
+def _linked_subjects(document: Document) -> set[str]:
+    """Return IRIs connected to the main resource through any chain of statements."""
+    neighbours: dict[str, set[str]] = {}
+    for triple in document.triples:
+        if isinstance(triple.object, ox.Literal):
+            continue
+        a, b = _key(triple.subject), _key(triple.object)
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    seen = {document.primary}
+    pending = [document.primary]
+    while pending:
+        for neighbour in neighbours.get(pending.pop(), ()):
+            if neighbour not in seen:
+                seen.add(neighbour)
+                pending.append(neighbour)
+    return seen
+
+
+def _key(term: Any) -> str:
+    return "_:" + term.value if isinstance(term, ox.BlankNode) else term.value
+
+
+def infer_owner(document: Document) -> str:
+    """Return the CTID of the organization a loaded document belongs to.
+
+    An organization owns its own record; other resources name their owner in
+    ``ceterms:ownedBy``, ``ceterms:offeredBy`` or ``ceasn:publisher``.
+    """
+    types = {
+        t.object.value
+        for t in document.triples
+        if t.predicate.value == RDF_TYPE and _key(t.subject) == document.primary
+    }
+    if types & ORGANIZATION_CLASSES:
+        return document.ctid
+    for predicate in OWNER_PROPERTIES:
+        for triple in document.triples:
+            if _key(triple.subject) == document.primary and triple.predicate.value == predicate:
+                owner = (
+                    ctid_in_iri(triple.object.value)
+                    if isinstance(triple.object, ox.NamedNode)
+                    else None
+                )
+                if owner:
+                    return owner
+    return UNKNOWN_OWNER
