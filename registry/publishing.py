@@ -270,10 +270,12 @@ def _check_single_document(document: Document) -> None:
 
 
 def _linked_subjects(document: Document) -> set[str]:
-    """Return IRIs connected to the main resource through any chain of statements."""
+    """Return the nodes connected to the main resource by statements between nodes the
+    document describes; shared vocabulary IRIs such as concepts do not link resources."""
+    described = {_key(t.subject) for t in document.triples}
     neighbours: dict[str, set[str]] = {}
     for triple in document.triples:
-        if isinstance(triple.object, ox.Literal):
+        if isinstance(triple.object, ox.Literal) or _key(triple.object) not in described:
             continue
         a, b = _key(triple.subject), _key(triple.object)
         neighbours.setdefault(a, set()).add(b)

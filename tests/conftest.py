@@ -70,10 +70,19 @@ def settings(vocab_dir: Path) -> Settings:
     return Settings(vocab_cache=vocab_dir, base_url="http://registry.test")
 
 
+@pytest.fixture(scope="session")
+def validator(vocab_dir: Path):
+    """One SHACL validator for the session: building it reads the whole vocabulary."""
+    from registry.validation import Validator
+
+    return Validator(VocabCache(vocab_dir))
+
+
 @pytest.fixture
-def registry(settings: Settings) -> Iterator[Registry]:
+def registry(settings: Settings, validator) -> Iterator[Registry]:
     """An empty registry with an in-memory store."""
     instance = Registry(settings)
+    instance._validator = validator
     yield instance
     instance.close()
 

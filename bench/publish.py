@@ -1,0 +1,199 @@
+"""Publish benchmark: validated publishing over HTTP against unvalidated pyoxigraph loading.
+
+Run from the project root (after scripts/setup.sh):
+
+    .venv/bin/python bench/publish.py [--documents 300] [--framework 20000]
+
+It starts the registry on a loopback port with an on-disk store in a
+temporary folder, publishes copies of the real credential documents under
+fresh CTIDs (validation on), and times the same documents parsed and added
+to a bare pyoxigraph store without validation. It then publishes one
+competency framework of ``--framework`` competencies. Figures are printed as
+a table and saved to ``docs/benchmarks/publish.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from registry import __version__  # noqa: E402
+from registry.config import Settings  # noqa: E402
+from registry.http import create_app  # noqa: E402
+from registry.service import Registry  # noqa: E402
+
+SHARED = Path(os.environ.get("REGISTRY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SOURCES = ["graphs/credentials", "graphs/learning-opportunities", "resources"]
+ORG = "ce-0b0e0a11-0000-4000-8000-00000000b0b0"
+CTID_RE = re.compile(r"ce-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def templates(registry: Registry) -> list[tuple[str, str]]:
+    """Return (CTID, text) of real documents that pass validation, to copy under new CTIDs."""
+    found = []
+    for folder in SOURCES:
+        for path in sorted((SHARED / "ctdl" / folder).glob("*.json")):
+            text = path.read_text(encoding="utf-8-sig")
+            try:
+                document, report = registry.publisher.validate(text.encode(), path.name, None)
+            except Exception as exc:  # noqa: BLE001 - a template that fails is just skipped
+                print(f"skipping {path.name}: {exc}", file=sys.stderr)
+                continue
+            if report.conforms:
+                found.append((document.ctid, text))
+    return found
+
+
+def copies(templates: list[tuple[str, str]], count: int) -> list[bytes]:
+    """Make ``count`` documents by giving template copies a fresh CTID."""
+    result = []
+    for i in range(count):
+        ctid, text = templates[i % len(templates)]
+        fresh = f"ce-{uuid.uuid4()}"
+        pattern = re.compile(re.escape(ctid), re.IGNORECASE)
+        result.append(pattern.sub(fresh, text).encode())
+    return result
+
+
+def framework(size: int) -> bytes:
+    """A competency framework with ``size`` competencies, shaped like published ones."""
+    framework_ctid = f"ce-{uuid.uuid4()}"
+    base = "https://credentialengineregistry.org/resources/"
+    members = [f"ce-{uuid.uuid4()}" for _ in range(size)]
+    graph = [
+        {
+            "@id": base + framework_ctid,
+            "@type": "ceasn:CompetencyFramework",
+            "ceterms:ctid": framework_ctid,
+            "ceasn:name": {"en-US": "Benchmark framework"},
+            "ceasn:description": {"en-US": f"A generated framework of {size} competencies."},
+            "ceasn:inLanguage": ["en"],
+            "ceasn:publisher": [base + ORG],
+            "ceasn:hasTopChild": [base + m for m in members],
+        }
+    ]
+    for i, ctid in enumerate(members):
+        graph.append(
+            {
+                "@id": base + ctid,
+                "@type": "ceasn:Competency",
+                "ceterms:ctid": ctid,
+                "ceasn:competencyText": {"en-US": f"Performs generated task number {i}."},
+                "ceasn:codedNotation": f"B.{i}",
+                "ceasn:isPartOf": base + framework_ctid,
+                "ceasn:isTopChildOf": base + framework_ctid,
+            }
+        )
+    document = {
+        "@context": "https://credreg.net/ctdlasn/schema/context/json",
+        "@id": "https://credentialengineregistry.org/graph/" + framework_ctid,
+        "@graph": graph,
+    }
+    return json.dumps(document).encode()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def publish_all(url: str, key: str, documents: list[bytes]) -> tuple[float, list[float]]:
+    latencies = []
+    session = requests.Session()
+    headers = {"Content-Type": "application/ld+json", "Authorization": f"Bearer {key}"}
+    started = time.perf_counter()
+    for body in documents:
+        sent = time.perf_counter()
+        response = session.post(f"{url}/resources/organizations/{ORG}/documents", data=body, headers=headers, timeout=600)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        if response.status_code not in (200, 201):
+            raise SystemExit(f"publish failed with {response.status_code}: {response.text[:500]}")
+    return time.perf_counter() - started, latencies
+
+
+def unvalidated_load(registry: Registry, documents: list[bytes]) -> float:
+    """Parse each document (same JSON-LD path) and add it to a bare pyoxigraph store."""
+    store = ox.Store()
+    started = time.perf_counter()
+    for i, body in enumerate(documents):
+        document = registry.parse(body, f"document {i}")
+        graph = ox.NamedNode(f"urn:bench:{document.ctid}")
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in document.triples)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=300, help="documents to publish")
+    parser.add_argument("--framework", type=int, default=20000, help="competencies in the framework")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks" / "publish.json")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings.from_env().with_overrides(store=Path(folder) / "store", max_body_bytes=256 * 1024 * 1024)
+        registry = Registry(settings)
+        key = registry.ledger.create_key(ORG)
+        server = make_server("127.0.0.1", 0, create_app(registry=registry), threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}"
+
+        found = templates(registry)
+        documents = copies(found, args.documents)
+        registry.validator  # build the shapes before timing  # noqa: B018
+        elapsed, latencies = publish_all(url, key, documents)
+        baseline = unvalidated_load(registry, documents)
+
+        big = framework(args.framework)
+        framework_elapsed, _ = publish_all(url, key, [big])
+        server.shutdown()
+        registry.close()
+
+    figures = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "versions": {
+            "registry": __version__,
+            "python": platform.python_version(),
+            "pyoxigraph": metadata.version("pyoxigraph"),
+            "pyshacl": metadata.version("pyshacl"),
+            "pyld": metadata.version("PyLD"),
+        },
+        "templates": len(found),
+        "documents": len(documents),
+        "publish_docs_per_second": round(len(documents) / elapsed, 1),
+        "publish_p50_ms": round(statistics.median(latencies), 1),
+        "publish_p95_ms": round(percentile(latencies, 0.95), 1),
+        "unvalidated_docs_per_second": round(len(documents) / baseline, 1),
+        "validated_cost_ratio": round(elapsed / baseline, 2),
+        "framework_competencies": args.framework,
+        "framework_bytes": len(big),
+        "framework_publish_seconds": round(framework_elapsed, 2),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(figures, indent=2) + "\n")
+    width = max(len(k) for k in figures)
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
