@@ -44,7 +44,9 @@ from registry.service import Registry  # noqa: E402
 SHARED = Path(os.environ.get("REGISTRY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SOURCES = ["graphs/credentials", "graphs/learning-opportunities", "resources"]
 ORG = "ce-0b0e0a11-0000-4000-8000-00000000b0b0"
-CTID_RE = re.compile(r"ce-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+CTID_RE = re.compile(
+    r"ce-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 def templates(registry: Registry) -> list[tuple[str, str]]:
@@ -123,7 +125,12 @@ def publish_all(url: str, key: str, documents: list[bytes]) -> tuple[float, list
     started = time.perf_counter()
     for body in documents:
         sent = time.perf_counter()
-        response = session.post(f"{url}/resources/organizations/{ORG}/documents", data=body, headers=headers, timeout=600)
+        response = session.post(
+            f"{url}/resources/organizations/{ORG}/documents",
+            data=body,
+            headers=headers,
+            timeout=600,
+        )
         latencies.append((time.perf_counter() - sent) * 1000)
         if response.status_code not in (200, 201):
             raise SystemExit(f"publish failed with {response.status_code}: {response.text[:500]}")
@@ -141,15 +148,34 @@ def unvalidated_load(registry: Registry, documents: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{model or cpu}, {os.cpu_count()} CPUs, {system}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=300, help="documents to publish")
-    parser.add_argument("--framework", type=int, default=20000, help="competencies in the framework")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks" / "publish.json")
+    parser.add_argument(
+        "--framework", type=int, default=20000, help="competencies in the framework"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "docs" / "benchmarks" / "publish.json"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings.from_env().with_overrides(store=Path(folder) / "store", max_body_bytes=256 * 1024 * 1024)
+        settings = Settings.from_env().with_overrides(
+            store=Path(folder) / "store", max_body_bytes=256 * 1024 * 1024
+        )
         registry = Registry(settings)
         key = registry.ledger.create_key(ORG)
         server = make_server("127.0.0.1", 0, create_app(registry=registry), threaded=True)
@@ -169,7 +195,7 @@ def main() -> None:
 
     figures = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        "machine": machine_description(),
         "versions": {
             "registry": __version__,
             "python": platform.python_version(),

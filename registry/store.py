@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 STORE_FORMAT = 1
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 METADATA_FILE = "registry-store.json"
+# `registry keys` may create the ledger (ledger.sqlite3 and its WAL files) before the store.
+LEDGER_PREFIX = "ledger.sqlite3"
 
 
 class StoreError(RegistryError):
@@ -185,7 +187,8 @@ def _store_base_url(path: Path, base_url: str) -> str:
     """
     metadata_path = path / METADATA_FILE
     if not metadata_path.exists():
-        if any(path.iterdir()):
+        foreign = [p.name for p in path.iterdir() if not p.name.startswith(LEDGER_PREFIX)]
+        if foreign:
             raise StoreError(
                 f"{path} is not empty and is not a registry store (no {METADATA_FILE}); "
                 "choose an empty or new folder for --store",

@@ -9,7 +9,7 @@ import threading
 import pyoxigraph as ox
 import pytest
 import requests
-from conftest import CTDL, SAMPLES, require_shared
+from conftest import SAMPLES
 from rdf_oracle import canonical
 
 ALDER = "ce-8438ac66-e811-4a30-9dbf-bfd7b2763328"
@@ -232,7 +232,9 @@ def test_delete_keeps_history(client, registry, alder_key):
 
     assert response.status_code == 200
     assert client.get(f"/graph/{EMT}").status_code == 410
-    actions = [v["action"] for v in json.loads(client.get(f"/graph/{EMT}/versions").data)["versions"]]
+    actions = [
+        v["action"] for v in json.loads(client.get(f"/graph/{EMT}/versions").data)["versions"]
+    ]
     assert actions == ["publish", "delete"]
     assert client.get(f"/graph/{EMT}/versions/1").status_code == 200
 
@@ -311,7 +313,9 @@ def test_concurrent_publishes_one_wins(live_publish):
     for thread in threads:
         thread.join(timeout=180)
 
-    served = requests.get(f"{url}/graph/{EMT}", headers={"Accept": "application/n-triples"}, timeout=30)
+    served = requests.get(
+        f"{url}/graph/{EMT}", headers={"Accept": "application/n-triples"}, timeout=30
+    )
     names = {
         q.object.value
         for q in ox.parse(served.content, format=ox.RdfFormat.N_TRIPLES)
@@ -336,4 +340,3 @@ def live_publish(registry):
     yield f"http://127.0.0.1:{server.server_port}", registry.ledger.create_key(ALDER)
     server.shutdown()
     thread.join(timeout=10)
-
