@@ -135,7 +135,7 @@ def parse_json_document(raw: Any, source: str, loader: PinnedLoader) -> Document
     _clean_node(document, table, "$", source, warnings)
     ctid = _choose_ctid(document, envelope_ctid, source, warnings)
 
-    triples = to_triples(document, loader, bnode_salt=ctid)
+    triples = to_triples(document, loader)
     triples = _normalize_namespaces(triples, source, warnings)
     return _finish(triples, ctid, source, warnings)
 

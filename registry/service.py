@@ -92,7 +92,7 @@ class Registry:
         from registry.ingest import _load_json
         from registry.jsonld import to_triples
 
-        return to_triples(_load_json(data, "JSON-LD"), self.loader, bnode_salt="graph")
+        return to_triples(_load_json(data, "JSON-LD"), self.loader)
 
     def graph(self, ctid: str) -> StoredGraph:
         """Return the graph of the document that holds ``ctid`` (its own or its container's)."""
