@@ -312,6 +312,8 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate_file(registry: Any, path: Path) -> dict[str, Any]:
+    from registry.publishing import report_to_dict
+
     try:
         document, report = registry.publisher.validate(path.read_bytes(), str(path), None)
     except RegistryError as exc:
@@ -323,7 +325,7 @@ def _validate_file(registry: Any, path: Path) -> dict[str, Any]:
         "ctid": document.ctid,
         "conforms": report.conforms,
         "warnings": [w.to_dict() for w in document.warnings],
-        "results": report.to_dict()["results"],
+        "results": report_to_dict(document, report)["results"],
     }
 
 

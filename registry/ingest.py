@@ -81,6 +81,8 @@ class Document:
     source: str
     member_ctids: list[str] = field(default_factory=list)
     warnings: list[IngestWarning] = field(default_factory=list)
+    # JSON path of each node with an @id or a CTID in the submitted JSON, keyed by both.
+    node_paths: dict[str, str] = field(default_factory=dict)
 
 
 def parse_document(
@@ -137,7 +139,36 @@ def parse_json_document(raw: Any, source: str, loader: PinnedLoader) -> Document
 
     triples = to_triples(document, loader)
     triples = _normalize_namespaces(triples, source, warnings)
-    return _finish(triples, ctid, source, warnings)
+    result = _finish(triples, ctid, source, warnings)
+    result.node_paths = _node_paths(document, table, "$")
+    return result
+
+
+def _node_paths(value: Any, table: TermTable, path: str) -> dict[str, str]:
+    """Map each node's expanded @id and its CTID to the node's JSON path."""
+    found: dict[str, str] = {}
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(_node_paths(item, table, f"{path}[{index}]"))
+        return found
+    if not isinstance(value, dict):
+        return found
+    node_id = value.get("@id")
+    if isinstance(node_id, str):
+        found.setdefault(table.expand(node_id), path)
+    ctid = value.get("ceterms:ctid")
+    if isinstance(ctid, str):
+        found.setdefault(ctid, path)
+    for key, inner in value.items():
+        if key != "@context" and isinstance(inner, (dict, list)):
+            found.update(
+                {
+                    k: v
+                    for k, v in _node_paths(inner, table, f"{path}.{key}").items()
+                    if k not in found
+                }
+            )
+    return found
 
 
 def _unwrap_envelope(raw: Any, source: str) -> tuple[str | None, Any]:

@@ -63,8 +63,17 @@ class PublishResult:
         if self.version is not None:
             body["version"] = self.version.summary()
         body["warnings"] = [w.to_dict() for w in self.document.warnings]
-        body["validation"] = self.report.to_dict()
+        body["validation"] = report_to_dict(self.document, self.report)
         return body
+
+
+def report_to_dict(document: Document, report: Any) -> dict[str, Any]:
+    """Return the validation report as JSON, each result with the JSON path of its focus
+    node in the submitted document where that node has an @id or a CTID."""
+    body = report.to_dict()
+    for result in body["results"]:
+        result["path"] = document.node_paths.get(result.get("focus") or "")
+    return body
 
 
 def content_hash(triples: list[ox.Triple]) -> tuple[str, bytes]:
@@ -132,7 +141,7 @@ class Publisher:
                 f"{document.ctid} has {report.violation_count} violation(s) of the minimum data "
                 "policy; fix each entry in 'errors' and publish again",
                 ctid=document.ctid,
-                errors=report.to_dict()["results"],
+                errors=report_to_dict(document, report)["results"],
             )
             error.report = report
             raise error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,8 +17,10 @@ from conftest import CTDL, SAMPLES, SHARED_DATA, require_shared
 
 from registry.cli import main
 from registry.config import Settings
+from registry.ledger import Ledger
 
 EMT = "ce-deaf8c7f-4706-4bd5-be88-63e40e5296c9"
+EMT_OWNER = "ce-8438ac66-e811-4a30-9dbf-bfd7b2763328"
 
 
 @pytest.fixture
@@ -162,3 +165,62 @@ def test_serve_after_load(env, tmp_path):
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert f"registry serving 10 documents at {base_url}/" in output
+
+
+def test_validate_conforming_sample(env, capsys):
+    code = main(["validate", str(SAMPLES / "emt-certificate.graph.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "1 of 1 files conform" in out
+
+
+def test_validate_json_reports_violation(env, tmp_path, capsys):
+    document = json.loads((SAMPLES / "emt-certificate.graph.json").read_text())
+    del document["@graph"][0]["ceterms:name"]
+    path = tmp_path / "emt.json"
+    path.write_text(json.dumps(document))
+
+    code = main(["validate", str(path), "--format", "json"])
+
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report[0]["conforms"] is False
+    assert "ceterms:name" in {
+        r["term"] for r in report[0]["results"] if r["severity"] == "Violation"
+    }
+
+
+def test_validate_negative_file(env, capsys):
+    require_shared()
+    path = CTDL / "validation/negative/org-missing-email-and-place.json"
+    assert main(["validate", str(path)]) == 1
+    assert "INVALID" in capsys.readouterr().out
+
+
+def test_keys_create_prints_key_last(env, tmp_path, capsys):
+    store = tmp_path / "store"
+    code = main(["keys", "create", "--org", EMT_OWNER.upper(), "--store", str(store)])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    ledger = Ledger(store / "ledger.sqlite3")
+    try:
+        assert code == 0
+        assert ledger.org_for_key(key) == EMT_OWNER
+    finally:
+        ledger.close()
+
+
+def test_keys_revoke(env, tmp_path, capsys):
+    store = tmp_path / "store"
+    main(["keys", "create", "--org", EMT_OWNER, "--store", str(store)])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["keys", "revoke", key, "--store", str(store)]) == 0
+    ledger = Ledger(store / "ledger.sqlite3")
+    try:
+        assert ledger.org_for_key(key) is None
+    finally:
+        ledger.close()
+
+
+def test_keys_need_store(env, capsys):
+    assert main(["keys", "list"]) == 2
+    assert "--store" in capsys.readouterr().err

@@ -141,8 +141,10 @@ def test_violation_is_422_with_report(client, registry, alder_key):
     problem = json.loads(response.data)
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
-    terms = {e["term"] for e in problem["errors"] if e["severity"] == "Violation"}
-    assert "ceterms:credentialStatusType" in terms
+    violation = next(e for e in problem["errors"] if e["term"] == "ceterms:credentialStatusType")
+    assert violation["severity"] == "Violation"
+    assert violation["focus"] == EMT
+    assert violation["path"] == "$.@graph[0]"
     assert registry.store.document_triples(EMT) is None
 
 

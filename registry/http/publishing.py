@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 
 from registry.errors import InvalidRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
 from registry.http.resources import get_registry
+from registry.publishing import report_to_dict
 from registry.rdfio import dump_json, negotiate
 
 publishing = Blueprint("publishing", __name__)
@@ -102,7 +103,7 @@ def validate() -> Response:
         "ctid": document.ctid,
         "conforms": report.conforms,
         "warnings": [w.to_dict() for w in document.warnings],
-        "validation": report.to_dict(),
+        "validation": report_to_dict(document, report),
     }
     return _json(body)
 
