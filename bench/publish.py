@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -171,6 +172,7 @@ def main() -> None:
         "--output", type=Path, default=ROOT / "docs" / "benchmarks" / "publish.json"
     )
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
 
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.from_env().with_overrides(
