@@ -246,7 +246,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     """Create, revoke, list or grant publisher keys in the store's ledger.
 
     Only the ledger (SQLite) is opened, so this works while `registry serve`
-    holds the document store.
+    has the document store open.
     """
     from registry.ctid import normalize_ctid
     from registry.ledger import Ledger

@@ -448,8 +448,8 @@ def _normalize_node_ctid(
 ) -> str | None:
     """Lower-case a node's ``ceterms:ctid`` in place and return it.
 
-    An invalid CTID is kept as published and reported; whether that is fatal
-    depends on whether the node turns out to be the document's main resource.
+    An invalid CTID is kept as published and reported. It is fatal only if the
+    node turns out to be the document's main resource.
     """
     value = node.get("ceterms:ctid")
     if isinstance(value, list) and len(value) == 1:

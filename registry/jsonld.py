@@ -4,7 +4,7 @@
 serves pinned URLs from the vocabulary cache and raises ``UnknownContext`` for
 anything else, so PyLD never reaches the network.
 
-``to_triples`` turns a prepared JSON-LD document into pyoxigraph triples, and
+``to_triples`` turns a prepared JSON-LD document into pyoxigraph triples.
 ``compact_nodes`` turns stored triples back into a document shaped like the
 reference registry's own: compacted with the CTDL context, profiles that are
 blank nodes used once embedded where they are used.
@@ -158,9 +158,10 @@ def to_triples(document: Any, loader: PinnedLoader) -> list[ox.Triple]:
     """Convert a JSON-LD document to triples, merging every graph it holds.
 
     Oxigraph's JSON-LD 1.1 parser does the work, with every ``@context`` URL
-    replaced by the pinned context it names, so nothing is fetched: it is
-    about 80 times faster than PyLD on a 20,000-competency framework and
-    gives the same graphs on the real published documents.
+    replaced by the pinned context it names, so nothing is fetched. On a
+    20,000-competency framework it took 3 s where PyLD 3.3 took 259 s (one run
+    on the 2-core development machine), and it gives the same graphs as PyLD
+    on the real published documents.
 
     A registry ``/graph`` document is a named graph in JSON-LD terms (top-level
     ``@id`` plus ``@graph``); the registry keeps one graph per document, so the

@@ -51,7 +51,7 @@ ORGANIZATION_CLASSES = {
 
 @dataclass
 class PublishResult:
-    """What a publish did: ``created``, ``updated``, ``unchanged`` or ``valid`` (dry run)."""
+    """Outcome of a publish: ``created``, ``updated``, ``unchanged`` or ``valid`` (dry run)."""
 
     status: str
     document: Document
@@ -250,7 +250,7 @@ class Publisher:
 
 
 def _check_single_document(document: Document) -> None:
-    """Reject a body that holds several unrelated resources with CTIDs.
+    """Reject a body that contains several unrelated resources with CTIDs.
 
     Members (competencies of a framework, resources the main one points to or
     that point to it) belong in the document; anything else must be
@@ -270,7 +270,7 @@ def _check_single_document(document: Document) -> None:
             strays.append(ctid)
     if strays:
         raise InvalidDocument(
-            f"the document {document.ctid} also holds {len(strays)} resource(s) with their own "
+            f"the document {document.ctid} also contains {len(strays)} resource(s) with their own "
             f"CTID that are not linked to it ({', '.join(sorted(strays)[:5])}); publish each "
             "one as a document of its own",
             ctid=document.ctid,

@@ -95,7 +95,7 @@ class Registry:
         return to_triples(_load_json(data, "JSON-LD"), self.loader)
 
     def graph(self, ctid: str) -> StoredGraph:
-        """Return the graph of the document that holds ``ctid`` (its own or its container's)."""
+        """Return the graph of the document that contains ``ctid`` (its own or its container's)."""
         ctid = path_ctid(ctid)
         owner = self.store.owner_of(ctid)
         triples = self.store.document_triples(owner) if owner else None

@@ -72,7 +72,7 @@ def keywords(query: str) -> Iterator[str]:
 
 
 def check_query(query: str) -> None:
-    """Reject empty queries, updates and ``SERVICE`` before the engine sees them."""
+    """Reject empty queries, updates and ``SERVICE`` before the engine runs them."""
     if not query.strip():
         raise InvalidQuery("the query is empty; send a SPARQL query in the 'query' parameter")
     words = list(keywords(query))

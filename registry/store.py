@@ -4,7 +4,7 @@
 ``OxigraphStore`` implements it over an embedded pyoxigraph store (RocksDB on
 disk, or in memory). The backend is chosen in ``open_store`` only.
 
-The store holds current documents and nothing else, so that the SPARQL
+The store contains current documents and nothing else, so that the SPARQL
 default graph (the union of all named graphs) never shows registry
 bookkeeping. Each document's graph is named ``{base_url}/graph/{ctid}``.
 """
@@ -38,7 +38,7 @@ class StoreError(RegistryError):
 
 
 class DocumentStore(Protocol):
-    """What the registry needs from a store of CTDL documents."""
+    """Interface of a store of CTDL documents, as the registry uses it."""
 
     base_url: str
 

@@ -45,7 +45,7 @@ class PinnedFile:
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What ``vocab sync`` did for one pinned file."""
+    """Outcome of ``vocab sync`` for one pinned file."""
 
     pinned: PinnedFile
     status: str  # "copied", "downloaded", "present" or "missing"
@@ -89,7 +89,7 @@ class VocabCache:
         self._parsed: dict[str, Any] = {}
 
     def pin_for(self, url: str) -> PinnedFile | None:
-        """Return the pin that answers for ``url``, or ``None`` if it is not pinned."""
+        """Return the pin whose URL or alias is ``url``, or ``None`` if it is not pinned."""
         return self._by_url.get(url)
 
     def path_of(self, pin: PinnedFile) -> Path:

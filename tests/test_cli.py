@@ -50,7 +50,8 @@ def test_load_continues_past_bad_file(env, tmp_path, capsys):
 
     out = capsys.readouterr().out
     assert code == 1
-    assert "FAILED" in out and "a-broken.json is not valid JSON" in out
+    assert "FAILED" in out
+    assert "a-broken.json is not valid JSON" in out
     assert "1 documents loaded (0 with warnings), 1 failed" in out
 
 

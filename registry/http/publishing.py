@@ -118,7 +118,7 @@ def versions(ctid: str) -> Response:
 
 @publishing.get("/events")
 def events() -> Response:
-    """The change feed: publishes and deletes in commit order, ``after`` a sequence number."""
+    """Return the change feed: publishes and deletes after a sequence number, in commit order."""
     try:
         after = int(request.args.get("after", "0"))
         limit = min(int(request.args.get("limit", "100")), 1000)

@@ -51,7 +51,7 @@ def index() -> Response:
 
 @resources.get("/graph/<ctid>")
 def graph(ctid: str) -> Response:
-    """The whole document that holds ``ctid``: its resource, blank nodes and members."""
+    """Serve the whole document that contains ``ctid``: its resource, blank nodes and members."""
     registry = get_registry()
     media_type = _chosen_media_type()
     if RDF_MEDIA_TYPES[media_type] is None:
@@ -76,7 +76,7 @@ def version(ctid: str, number: int) -> Response:
 
 @resources.get("/resources/<ctid>")
 def resource(ctid: str) -> Response:
-    """One resource and the blank nodes it uses."""
+    """Serve one resource and the blank nodes it uses."""
     registry = get_registry()
     media_type = _chosen_media_type()
     if RDF_MEDIA_TYPES[media_type] is None:
