@@ -243,10 +243,20 @@ class Publisher:
         )
 
     def _referenced(self, document: Document) -> list[ox.Triple]:
-        """Return the types of stored resources the document points to, for validation."""
+        """Return what the store says about the resources the document points to.
+
+        That is their types, and their statements that point back at the
+        document's main resource (an organization's ``ceterms:owns``), which
+        the inverse-link hints need. The lookups grow with the document, not
+        with the registry.
+        """
+        primary = ox.NamedNode(document.primary) if not document.primary.startswith("_:") else None
         iris = {t.object for t in document.triples if isinstance(t.object, ox.NamedNode)}
-        iris.discard(ox.NamedNode(document.primary))
-        return self.registry.store.types_of(iris)
+        iris.discard(primary)
+        statements = self.registry.store.types_of(iris)
+        if primary is not None:
+            statements += self.registry.store.links_to(iris, primary)
+        return statements
 
 
 def _check_single_document(document: Document) -> None:

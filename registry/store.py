@@ -64,6 +64,9 @@ class DocumentStore(Protocol):
     def types_of(self, iris: Iterable[ox.NamedNode]) -> list[ox.Triple]:
         """Return the ``rdf:type`` statements about these resources in any document."""
 
+    def links_to(self, iris: Iterable[ox.NamedNode], target: ox.NamedNode) -> list[ox.Triple]:
+        """Return the statements from these resources, in any document, whose object is ``target``."""
+
     def query(self, sparql: str, **options: Any) -> Any: ...
 
     def close(self) -> None: ...
@@ -152,6 +155,13 @@ class OxigraphStore:
         found = set()
         for iri in iris:
             for quad in self._store.quads_for_pattern(iri, RDF_TYPE, None, None):
+                found.add(quad.triple)
+        return sorted(found, key=str)
+
+    def links_to(self, iris: Iterable[ox.NamedNode], target: ox.NamedNode) -> list[ox.Triple]:
+        found = set()
+        for iri in iris:
+            for quad in self._store.quads_for_pattern(iri, None, target, None):
                 found.add(quad.triple)
         return sorted(found, key=str)
 

@@ -342,3 +342,16 @@ def live_publish(registry):
     yield f"http://127.0.0.1:{server.server_port}", registry.ledger.create_key(ALDER)
     server.shutdown()
     thread.join(timeout=10)
+
+
+def test_stored_owner_link_reaches_validation(client, registry, alder_key):
+    organization = (SAMPLES / "alder-valley-college.graph.json").read_bytes()
+    registry.load(organization, "alder-valley-college.graph.json")
+    document, _ = registry.publisher.validate(json.dumps(_emt()).encode(), "emt", None)
+
+    referenced = registry.publisher._referenced(document)
+
+    owns = [t for t in referenced if t.predicate.value.endswith("/owns")]
+    assert [t.subject.value for t in owns] == [
+        f"https://credentialengineregistry.org/resources/{ALDER}"
+    ]
