@@ -65,7 +65,7 @@ class DocumentStore(Protocol):
         """Return the ``rdf:type`` statements about these resources in any document."""
 
     def links_to(self, iris: Iterable[ox.NamedNode], target: ox.NamedNode) -> list[ox.Triple]:
-        """Return the statements from these resources, in any document, whose object is ``target``."""
+        """Return statements from these resources, in any document, with ``target`` as object."""
 
     def query(self, sparql: str, **options: Any) -> Any: ...
 
