@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from registry import __version__
 from registry.config import Settings
 from registry.errors import RegistryError
-from registry.vocab import VocabCache, sync
+from registry.vocab import CTDL_CONTEXT_URL, VocabCache, sync
 
 log = logging.getLogger("registry")
 
@@ -152,6 +152,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from registry.http import create_app  # Flask is only needed by this command
 
     app = create_app(settings)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the app logs each request once
     registry = app.extensions["registry"]
     count = sum(1 for _ in registry.store.document_ctids())
     print(f"registry serving {count} documents at {settings.base_url}/", flush=True)
@@ -213,7 +214,8 @@ def _report(outcome: Any, quiet: bool, out: TextIO, failures: list[str], bar: An
     status = outcome.status
     if status == "failed":
         failures.append(f"{outcome.source}: {outcome.error}")
-        bar.write(f"FAILED  {outcome.source}: {outcome.error}", file=out)
+        if not quiet:
+            bar.write(f"FAILED  {outcome.source}: {outcome.error}", file=out)
         return
     if quiet:
         return
@@ -257,7 +259,13 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             "error: keys live in a store; give --store PATH or set REGISTRY_STORE", file=sys.stderr
         )
         return 2
-    settings.store.mkdir(parents=True, exist_ok=True)
+    if not settings.store.is_dir():
+        print(
+            f"error: no store at {settings.store}; check the path, or create the store first "
+            "with `registry load` or `registry serve`",
+            file=sys.stderr,
+        )
+        return 2
     ledger = Ledger(settings.store / LEDGER_FILE)
     try:
         if args.keys_command == "create":
@@ -293,15 +301,24 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from registry.service import Registry
 
     registry = Registry(settings.with_overrides(store=None))
+    registry.cache.load_json(
+        CTDL_CONTEXT_URL
+    )  # a missing cache is the user's setup, not the file's
     failed = 0
     reports = []
     try:
-        for path in CtdlLoader(registry).discover(args.paths):
-            entry = _validate_file(registry, path)
-            failed += 0 if entry["conforms"] else 1
-            reports.append(entry)
-            if args.format == "text":
-                _print_validation(entry)
+        loader = CtdlLoader(registry)
+        for path in loader.discover(args.paths):
+            for outcome in loader.read(path):
+                entry = _validate_outcome(registry, outcome)
+                if entry is None:
+                    if args.format == "text":
+                        print(f"skipped {outcome.source}: {outcome.skipped}")
+                    continue
+                failed += 0 if entry["conforms"] else 1
+                reports.append(entry)
+                if args.format == "text":
+                    _print_validation(entry)
     finally:
         registry.close()
     if args.format == "json":
@@ -311,17 +328,20 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def _validate_file(registry: Any, path: Path) -> dict[str, Any]:
+def _validate_outcome(registry: Any, outcome: Any) -> dict[str, Any] | None:
+    """Validate one loader outcome; return ``None`` for a file that is not a CTDL document."""
     from registry.publishing import report_to_dict
 
+    if outcome.skipped:
+        return None
+    if outcome.error:
+        return {"file": outcome.source, "conforms": False, "error": outcome.error}
     try:
-        document, report = registry.publisher.validate(path.read_bytes(), str(path), None)
+        document, report = registry.publisher.validate_document(outcome.document)
     except RegistryError as exc:
-        return {"file": str(path), "conforms": False, "error": exc.detail}
-    except OSError as exc:
-        return {"file": str(path), "conforms": False, "error": f"cannot read: {exc.strerror}"}
+        return {"file": outcome.source, "conforms": False, "error": exc.detail}
     return {
-        "file": str(path),
+        "file": outcome.source,
         "ctid": document.ctid,
         "conforms": report.conforms,
         "warnings": [w.to_dict() for w in document.warnings],

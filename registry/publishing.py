@@ -108,7 +108,10 @@ class Publisher:
 
     def validate(self, data: bytes, source: str, media_type: str | None) -> tuple[Document, Any]:
         """Parse and validate a document without storing it."""
-        document = self.registry.parse(data, source, media_type)
+        return self.validate_document(self.registry.parse(data, source, media_type))
+
+    def validate_document(self, document: Document) -> tuple[Document, Any]:
+        """Validate a parsed document against the shapes and what it references in the store."""
         _check_single_document(document)
         return document, self.registry.validator.validate(document, self._referenced(document))
 

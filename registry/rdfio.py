@@ -58,8 +58,10 @@ def negotiate(
         media_type = FORMAT_ALIASES.get(format_name.lower(), format_name.lower())
         if media_type in offered:
             return media_type
+        names = sorted(name for name, target in FORMAT_ALIASES.items() if target in offered)
+        choices = ", ".join(names or offered)
         raise NotAcceptable(
-            f"format={format_name!r} is not offered here; use one of: {', '.join(offered)}",
+            f"format={format_name!r} is not offered here; use one of: {choices}",
             offered=offered,
         )
 

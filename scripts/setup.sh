@@ -6,7 +6,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED_DATA="${REGISTRY_SHARED_DATA:-$ROOT/../shared/data}"
 export REGISTRY_SHARED_DATA="$SHARED_DATA"
-export REGISTRY_VOCAB_CACHE="${REGISTRY_VOCAB_CACHE:-$ROOT/.cache/vocab}"
 
 cd "$ROOT"
 if [ ! -x .venv/bin/python ]; then

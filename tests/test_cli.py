@@ -59,7 +59,7 @@ def test_load_real_data(env, tmp_path, capsys):
     require_shared()
     code = main(["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet"])
     out = capsys.readouterr().out
-    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    failed = out.split("\nfailed:\n", 1)[1].splitlines()
     assert code == 1
     assert len(failed) == 3
     assert any("nice-sp-rsk-001" in line and "has no CTID" in line for line in failed)
@@ -200,6 +200,7 @@ def test_validate_negative_file(env, capsys):
 
 def test_keys_create_prints_key_last(env, tmp_path, capsys):
     store = tmp_path / "store"
+    store.mkdir()
     code = main(["keys", "create", "--org", EMT_OWNER.upper(), "--store", str(store)])
     key = capsys.readouterr().out.strip().splitlines()[-1]
     ledger = Ledger(store / "ledger.sqlite3")
@@ -212,6 +213,7 @@ def test_keys_create_prints_key_last(env, tmp_path, capsys):
 
 def test_keys_revoke(env, tmp_path, capsys):
     store = tmp_path / "store"
+    store.mkdir()
     main(["keys", "create", "--org", EMT_OWNER, "--store", str(store)])
     key = capsys.readouterr().out.strip().splitlines()[-1]
     assert main(["keys", "revoke", key, "--store", str(store)]) == 0
@@ -225,3 +227,26 @@ def test_keys_revoke(env, tmp_path, capsys):
 def test_keys_need_store(env, capsys):
     assert main(["keys", "list"]) == 2
     assert "--store" in capsys.readouterr().err
+
+
+def test_keys_mistyped_store_rejected(env, tmp_path, capsys):
+    code = main(["keys", "create", "--org", EMT_OWNER, "--store", str(tmp_path / "typo")])
+    assert code == 2
+    assert "no store at" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_validate_skips_non_documents(env, capsys):
+    code = main(["validate", str(SAMPLES)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "skipped" in out
+    assert "README.md" in out
+    assert "10 of 10 files conform" in out
+
+
+def test_validate_without_vocabulary(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REGISTRY_VOCAB_CACHE", str(tmp_path / "empty"))
+    code = main(["validate", str(SAMPLES / "emt-certificate.graph.json")])
+    assert code == 2
+    assert "registry vocab sync" in capsys.readouterr().err

@@ -104,6 +104,7 @@ def _served(url: str) -> set[str]:
 @pytest.mark.parametrize("delay", [0.3, 1.0, 2.5])
 def test_killed_publish_is_old_or_new(tmp_path, vocab_dir, registry, delay):
     store = tmp_path / "store"
+    store.mkdir()
     created = subprocess.run(
         [
             sys.executable,

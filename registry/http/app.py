@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from registry import __version__
 from registry.config import Settings
 from registry.http.problems import register_error_handlers
 from registry.http.publishing import publishing
@@ -47,5 +46,4 @@ def _start_timer() -> None:
 def _log_request(response: Any) -> Any:
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     log.info("%s %s -> %d in %.1f ms", request.method, request.path, response.status_code, elapsed)
-    response.headers.setdefault("Server", f"ctdl-registry/{__version__}")
     return response

@@ -80,7 +80,8 @@ def _http_detail(error: HTTPException) -> str:
     if error.code == 404:
         return f"no resource at {request.path}; see the README for the registry's endpoints"
     if error.code == 405:
-        return f"{request.method} is not allowed on {request.path}"
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or []))
+        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
     return error.description or error.name
 
 

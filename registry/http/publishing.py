@@ -28,7 +28,7 @@ def _publisher_org() -> str:
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized(
             "send the publisher key as 'Authorization: Bearer KEY'; an operator creates keys "
-            "with `registry keys create --org CTID`"
+            "with `registry keys create --org CTID --store STORE`"
         )
     org = get_registry().ledger.org_for_key(key.strip())
     if org is None:

@@ -43,6 +43,11 @@ def index() -> Response:
             "resource": "/resources/{ctid}",
             "graph": "/graph/{ctid}",
             "sparql": "/sparql",
+            "versions": "/graph/{ctid}/versions",
+            "events": "/events?after={seq}",
+            "publish": "POST /resources/organizations/{org}/documents",
+            "delete": "DELETE /resources/documents/{ctid}",
+            "validate": "POST /validate",
         },
         "formats": OFFERED,
     }
