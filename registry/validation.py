@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,14 @@ from typing import Any
 
 import pyoxigraph as ox
 import pyshacl
+from pyshacl.errors import ValidationFailure
+from pyshacl.functions import gather_functions
+from pyshacl.graph_abstraction import DataGraph as ShaclDataGraph
+from pyshacl.pytypes import SHACLExecutor
+from pyshacl.rules import gather_rules
+from pyshacl.shape import Shape
+from pyshacl.shapes_graph import ShapesGraph
+from pyshacl.target import gather_target_types
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
@@ -224,6 +233,7 @@ class Validator:
         self.vocabulary = load_vocabulary(cache)
         self.shapes_graph = expand_shapes(read_shapes(shapes_dir), self.vocabulary)
         self.link_predicates = _link_predicates(self.shapes_graph)
+        self.prepared_shapes = PreparedShapes(self.shapes_graph)
         log.info(
             "loaded %d SHACL shapes from %s in %.1f s",
             _count_shapes(self.shapes_graph),
@@ -273,25 +283,19 @@ class Validator:
                 statements.append(statement)
         graph.addN((s, p, o, graph) for s, p, o in statements)
         self._add_concept_schemes(graph, convert.iris())
+        graph.signature = _statement_signature(statements, graph)
         return graph
 
     def run_shacl(self, data: Graph) -> Graph:
-        """Run pyshacl on a data graph this validator built, and return the report graph.
+        """Run the shapes on a data graph this validator built, and return the report graph.
 
-        ``inplace`` is safe because the data graph is private to one call.
-        ``advanced`` turns on the SPARQL-based targets the shapes use.
+        The report is the one ``pyshacl.validate`` returns for this data graph
+        and ``shapes_graph`` with ``inference="none"``, ``advanced=True`` and
+        ``allow_warnings=True``. It is faster because pyshacl reads the shapes
+        once per validator, not once per call, and only the shapes whose targets
+        can select a node of ``data`` are run (see ``PreparedShapes``).
         """
-        _, report_graph, _ = pyshacl.validate(
-            data,
-            shacl_graph=self.shapes_graph,
-            inference="none",
-            advanced=True,
-            inplace=True,
-            allow_warnings=True,
-        )
-        if not isinstance(report_graph, Graph):  # pyshacl returns its ValidationFailure
-            raise RegistryError(f"applying the SHACL shapes failed: {report_graph}; fix the shapes")
-        return report_graph
+        return self.prepared_shapes.validate(data)
 
     def _is_useful_link(self, statement: tuple[Node, Node, Node], described: set[Node]) -> bool:
         subject, predicate, value = statement
@@ -575,6 +579,180 @@ def _count_shapes(shapes: Graph) -> int:
     return len(node_shapes | set(shapes.subjects(RDF.type, SH.PropertyShape)))
 
 
+# --- Running the shapes ------------------------------------------------------------
+
+# How many data-graph signatures (sets of classes and predicates) keep their
+# list of applicable shapes. Registry documents of one kind share a few signatures.
+SIGNATURE_CACHE_SIZE = 256
+
+# The form of the SPARQL targets ``_sparql_target`` builds. Only a query of this
+# form is read for its classes; a shape with any other SPARQL target always runs.
+_GENERATED_SPARQL_TARGET = re.compile(
+    r"SELECT \?this WHERE \{ VALUES \?class \{ (?P<classes>(?:<[^<>\s]+> ?)+)\} "
+    r"\?this a \?class \. FILTER is(?:IRI|Blank)\(\?this\) \}"
+)
+
+
+@dataclass(frozen=True)
+class _Signature:
+    """What decides which shapes can select a focus node in a data graph."""
+
+    classes: frozenset[Node]
+    predicates: frozenset[Node]
+
+
+class PreparedShapes:
+    """The shapes graph read once by pyshacl, with its targeted shapes indexed by what they select.
+
+    ``pyshacl.validate`` reads every shape of the shapes graph again on each
+    call and computes the focus nodes of each of the ~950 shapes. Here the
+    pyshacl ``Shape`` objects are built once, and a data graph is checked
+    only against the shapes whose targets can select one of its nodes: an
+    ``sh:targetClass`` whose class is used as an ``rdf:type`` value, an
+    ``sh:targetSubjectsOf`` or ``sh:targetObjectsOf`` whose predicate is used,
+    or a SPARQL target of the form ``_sparql_target`` builds, one of whose
+    classes is used. Shapes with any other target always run, and shapes
+    without targets never run on their own (pyshacl finds no focus nodes for
+    them and reaches them through the shapes that refer to them).
+
+    The ``Shape`` objects are shared between threads, because pyshacl 0.40
+    keeps no state of a run in them (it builds the constraint components anew
+    in each ``Shape.validate`` call).
+    """
+
+    def __init__(self, shapes_graph: Graph) -> None:
+        self.shapes = ShapesGraph(_simple_copy(shapes_graph))
+        self._check_supported()
+        self.always: list[Shape] = []
+        self.by_class: dict[Node, list[Shape]] = defaultdict(list)
+        self.by_subject_of: dict[Node, list[Shape]] = defaultdict(list)
+        self.by_object_of: dict[Node, list[Shape]] = defaultdict(list)
+        self.targeted: list[Shape] = []
+        for shape in self.shapes.shapes:
+            shape.set_advanced(True)  # as pyshacl.validate(advanced=True) does on every call
+            self._index(shape)
+        self.select = functools.lru_cache(maxsize=SIGNATURE_CACHE_SIZE)(self._select)
+
+    def validate(self, data: Graph) -> Graph:
+        """Run the shapes that can apply to ``data`` and return pyshacl's report graph."""
+        executor = SHACLExecutor(advanced_mode=True, allow_warnings=True)
+        target = ShaclDataGraph.from_rdflib(data)
+        conforms = True
+        results: list[Any] = []
+        signature = getattr(data, "signature", None) or _signature(data)
+        for shape in self.select(signature):
+            try:
+                shape_conforms, shape_results = shape.validate(executor, target)
+            except ValidationFailure as exc:
+                message = f"applying the SHACL shapes failed: {exc}; fix the shapes"
+                raise RegistryError(message) from exc
+            conforms = conforms and shape_conforms
+            results.extend(shape_results)
+        report, _ = pyshacl.Validator.create_validation_report(self.shapes, conforms, results)
+        return report
+
+    def _check_supported(self) -> None:
+        """Raise if the shapes use SHACL-AF features that ``validate`` does not apply."""
+        executor = SHACLExecutor(advanced_mode=True)
+        if (
+            gather_target_types(self.shapes)
+            or gather_functions(executor, self.shapes)
+            or gather_rules(executor, self.shapes)
+        ):
+            raise RegistryError(
+                "the shapes declare SHACL-AF target types, functions or rules, "
+                "which the validator does not run; remove them from shapes/*.ttl"
+            )
+
+    def _index(self, shape: Shape) -> None:
+        graph = self.shapes.graph
+        node = shape.node
+        triggers = [
+            *((self.by_class, cls) for cls in graph.objects(node, SH.targetClass)),
+            *((self.by_subject_of, p) for p in graph.objects(node, SH.targetSubjectsOf)),
+            *((self.by_object_of, p) for p in graph.objects(node, SH.targetObjectsOf)),
+        ]
+        runs_always = bool(shape.implicit_class_targets()) or any(
+            graph.objects(node, SH.targetNode)
+        )
+        for target in graph.objects(node, SH.target):
+            classes = _generated_target_classes(graph, target)
+            runs_always = runs_always or classes is None
+            triggers.extend((self.by_class, cls) for cls in classes or ())
+        if runs_always:
+            self.always.append(shape)
+        else:
+            for index, key in triggers:
+                index[key].append(shape)
+        if runs_always or triggers:
+            self.targeted.append(shape)
+
+    def _select(self, signature: _Signature | None) -> tuple[Shape, ...]:
+        """Return the shapes to run, in pyshacl's order; ``None`` means every targeted shape."""
+        if signature is None:
+            return tuple(self.targeted)
+        chosen = {id(shape) for shape in self.always}
+        for cls in signature.classes:
+            chosen.update(id(shape) for shape in self.by_class.get(cls, ()))
+        for predicate in signature.predicates:
+            chosen.update(id(shape) for shape in self.by_subject_of.get(predicate, ()))
+            chosen.update(id(shape) for shape in self.by_object_of.get(predicate, ()))
+        return tuple(shape for shape in self.targeted if id(shape) in chosen)
+
+
+def _simple_copy(graph: Graph) -> Graph:
+    """Copy a graph into rdflib's SimpleMemory store, with the same prefixes.
+
+    pyshacl looks up the shapes graph many times per shape and run. The
+    SimpleMemory store returns those lookups faster than the default Memory
+    store, which also tracks the named graph of each statement.
+    """
+    copy = Graph(store="SimpleMemory", bind_namespaces="none")
+    for prefix, namespace in graph.namespaces():
+        copy.bind(prefix, namespace, override=True, replace=True)
+    copy.addN((s, p, o, copy) for s, p, o in graph)
+    return copy
+
+
+def _generated_target_classes(graph: Graph, target: Node) -> list[URIRef] | None:
+    """Return the classes of a target built by ``_sparql_target``, or None for another target."""
+    select = graph.value(target, SH.select)
+    match = _GENERATED_SPARQL_TARGET.fullmatch(str(select)) if select is not None else None
+    if match is None:
+        return None
+    return [URIRef(iri.strip("<>")) for iri in match["classes"].split()]
+
+
+def _signature(data: Graph) -> _Signature | None:
+    """Return the classes and predicates ``data`` uses, or None when it has class axioms.
+
+    pyshacl's ``sh:targetClass`` also selects the instances of the subclasses
+    that ``rdfs:subClassOf`` statements in the data graph declare, so a data
+    graph with such statements is checked against every targeted shape.
+    """
+    predicates = frozenset(data.predicates(unique=True))
+    if RDFS.subClassOf in predicates:
+        return None
+    return _Signature(frozenset(data.objects(None, RDF.type, unique=True)), predicates)
+
+
+def _statement_signature(
+    statements: list[tuple[Node, Node, Node]], graph: Graph
+) -> _Signature | None:
+    """Return ``_signature(graph)`` for a graph of ``statements`` plus skos:inScheme statements.
+
+    Reading the predicates from the list is faster than from rdflib's store,
+    which visits every statement of a large document through its context index.
+    """
+    predicates = {predicate for _, predicate, _ in statements}
+    if any(graph.triples((None, SKOS.inScheme, None))):
+        predicates.add(SKOS.inScheme)
+    if RDFS.subClassOf in predicates:
+        return None
+    classes = frozenset(graph.objects(None, RDF.type, unique=True))
+    return _Signature(classes, frozenset(predicates))
+
+
 # --- The data graph ---------------------------------------------------------------
 
 
@@ -615,6 +793,9 @@ class DataGraph(Graph):
     every call, and rdflib would parse it each time, which costs more than
     running the query on a document-sized graph.
     """
+
+    # The classes and predicates of the graph, set by ``Validator.data_graph``.
+    signature: _Signature | None = None
 
     def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(query_object, str):
