@@ -43,6 +43,8 @@ LEGACY_NAMESPACES = {
     "http://purl.org/ctdlasn/terms/": "https://purl.org/ctdlasn/terms/",
 }
 
+LEGACY_PREFIX = "http://purl.org/ctdl"  # common to every key of LEGACY_NAMESPACES
+
 # Classes whose resource is the subject of a multi-resource Turtle document.
 CONTAINER_CLASSES = {
     "https://purl.org/ctdlasn/terms/CompetencyFramework",
@@ -481,6 +483,8 @@ def _normalize_namespaces(triples: list[ox.Triple], source: str, warnings: list)
                     return ox.NamedNode(new + term.value[len(old) :])
         return term
 
+    if not any(_has_legacy_iri(t) for t in triples):
+        return triples
     fixed = [ox.Triple(fix(t.subject), fix(t.predicate), fix(t.object)) for t in triples]
     for old in sorted(seen):
         warnings.append(
@@ -491,6 +495,13 @@ def _normalize_namespaces(triples: list[ox.Triple], source: str, warnings: list)
             )
         )
     return fixed
+
+
+def _has_legacy_iri(triple: ox.Triple) -> bool:
+    return any(
+        isinstance(term, ox.NamedNode) and term.value.startswith(LEGACY_PREFIX)
+        for term in (triple.subject, triple.predicate, triple.object)
+    )
 
 
 def _finish(triples: list[ox.Triple], ctid: str, source: str, warnings: list) -> Document:

@@ -169,7 +169,7 @@ class Publisher:
             version = self.ledger.record(
                 document.ctid, "publish", owner, publisher, digest, content
             )
-            self._apply(version)
+            self._apply(version, document)
         status = "updated" if live else "created"
         log.info(
             "published %s version %d for %s by %s", document.ctid, version.version, owner, publisher
