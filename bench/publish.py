@@ -78,7 +78,7 @@ def copies(templates: list[tuple[str, str]], count: int) -> list[bytes]:
 
 
 def framework(size: int) -> bytes:
-    """A competency framework with ``size`` competencies, shaped like published ones."""
+    """Generate a competency framework of ``size`` competencies, shaped like published ones."""
     framework_ctid = f"ce-{uuid.uuid4()}"
     base = "https://credentialengineregistry.org/resources/"
     members = [f"ce-{uuid.uuid4()}" for _ in range(size)]
