@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--vocab-cache", type=Path, help="vocabulary cache folder")
     validate.set_defaults(handler=_validate)
 
+    publish = commands.add_parser(
+        "publish", help="publish files to a running registry with a publisher key"
+    )
+    publish.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="file or folder")
+    publish.add_argument("--org", required=True, help="CTID of the organization to publish for")
+    _add_client_options(publish)
+    publish.add_argument("--dry-run", action="store_true", help="validate only, store nothing")
+    publish.set_defaults(handler=_publish)
+
+    delete = commands.add_parser("delete", help="delete a document from a running registry")
+    delete.add_argument("ctid", help="CTID of the document")
+    _add_client_options(delete)
+    delete.set_defaults(handler=_delete)
+
     keys = commands.add_parser("keys", help="manage publisher keys (needs --store)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="create a key for an organization")
@@ -106,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
     vocab_sync.add_argument("--vocab-cache", type=Path, help="cache folder")
     vocab_sync.set_defaults(handler=_vocab_sync)
     return parser
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="base URL of the registry (default: REGISTRY_BASE_URL or http://127.0.0.1:8080)",
+    )
+    parser.add_argument("--key", help="publisher key (default: the REGISTRY_KEY variable)")
+
+
+def _client(args: argparse.Namespace, settings: Settings) -> tuple[str, dict[str, str]]:
+    """Return the registry URL and the Authorization header for client commands."""
+    import os
+
+    key = args.key or os.environ.get("REGISTRY_KEY")
+    if not key:
+        raise ValueError("give the publisher key with --key or the REGISTRY_KEY variable")
+    return (args.url or settings.base_url).rstrip("/"), {"Authorization": f"Bearer {key}"}
 
 
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -242,6 +274,75 @@ def _summary(counts: Counter, failures: list[str], out: TextIO) -> None:
         print("failed:", file=out)
         for failure in failures:
             print(f"  {failure}", file=out)
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> int:
+    """Send each file to ``POST /resources/organizations/{org}/documents`` and print the result."""
+    import requests
+
+    url, headers = _client(args, settings)
+    endpoint = f"{url}/resources/organizations/{args.org}/documents"
+    failed = 0
+    for path in _files(args.paths):
+        media_type = "text/turtle" if path.suffix.lower() == ".ttl" else "application/ld+json"
+        try:
+            response = requests.post(
+                endpoint,
+                data=path.read_bytes(),
+                params={"dry_run": "true"} if args.dry_run else None,
+                headers={**headers, "Content-Type": media_type},
+                timeout=600,
+            )
+        except requests.RequestException as exc:
+            print(f"error: cannot reach the registry at {url}: {exc}", file=sys.stderr)
+            return 2
+        failed += 0 if response.ok else 1
+        _print_response(str(path), response)
+    return 1 if failed else 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    import requests
+
+    url, headers = _client(args, settings)
+    try:
+        response = requests.delete(
+            f"{url}/resources/documents/{args.ctid}", headers=headers, timeout=60
+        )
+    except requests.RequestException as exc:
+        print(f"error: cannot reach the registry at {url}: {exc}", file=sys.stderr)
+        return 2
+    _print_response(args.ctid, response)
+    return 0 if response.ok else 1
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonld", ".ttl"))
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def _print_response(label: str, response: Any) -> None:
+    """Print one line for a publish or delete answer, and each error of a rejection."""
+    try:
+        body = response.json()
+    except ValueError:
+        print(f"FAILED  {label}: HTTP {response.status_code}")
+        return
+    if response.ok:
+        version = body.get("version", {}).get("version", "-")
+        print(f"{body.get('status', 'ok'):<9} {label} -> {body.get('ctid')} (version {version})")
+        return
+    print(f"FAILED  {label}: HTTP {response.status_code}: {body.get('detail')}")
+    for error in body.get("errors", []):
+        if error.get("severity") == "Violation":
+            print(f"          {error.get('path') or error.get('focus')}: {error.get('message')}")
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:

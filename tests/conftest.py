@@ -1,5 +1,5 @@
 """Shared fixtures: real data from ``../shared/data``, a synced vocabulary cache,
-in-memory and on-disk registries, the Flask client and a live server on loopback.
+in-memory registries, the Flask client and a live server on loopback.
 
 Tests that need ``../shared/data`` are skipped when it is absent, unless
 ``REGISTRY_REQUIRE_SHARED=1`` (set by ``.ci/run``) turns that skip into a failure.

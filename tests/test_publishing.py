@@ -355,3 +355,37 @@ def test_stored_owner_link_reaches_validation(client, registry, alder_key):
     assert [t.subject.value for t in owns] == [
         f"https://credentialengineregistry.org/resources/{ALDER}"
     ]
+
+
+def test_cli_publish_and_delete(live_publish, capsys):
+    from registry.cli import main
+
+    url, key = live_publish
+    path = str(SAMPLES / "emt-certificate.graph.json")
+
+    created = main(["publish", path, "--org", ALDER, "--url", url, "--key", key])
+    created_out = capsys.readouterr().out
+    deleted = main(["delete", EMT, "--url", url, "--key", key])
+    deleted_out = capsys.readouterr().out
+
+    assert created == 0
+    assert f"created   {path} -> {EMT} (version 1)" in created_out
+    assert deleted == 0
+    assert "deleted" in deleted_out
+
+
+def test_cli_publish_reports_violations(live_publish, tmp_path, capsys):
+    from registry.cli import main
+
+    url, key = live_publish
+    broken = _emt()
+    del broken["@graph"][0]["ceterms:description"]
+    path = tmp_path / "emt.json"
+    path.write_text(json.dumps(broken))
+
+    code = main(["publish", str(path), "--org", ALDER, "--url", url, "--key", key])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "HTTP 422" in out
+    assert "$.@graph[0]: ceterms:description is missing" in out
