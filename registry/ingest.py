@@ -93,7 +93,8 @@ def parse_document(
     """Parse a document in any accepted shape; raise ``InvalidDocument`` if it is unusable."""
     kind = _detect_kind(data, media_type)
     if kind == "json":
-        return parse_json_document(_load_json(data, source), source, loader)
+        # The parsed JSON belongs to no caller, so it may be repaired in place.
+        return parse_json_document(_load_json(data, source), source, loader, copy_input=False)
     return _parse_rdf_document(data, source, kind)
 
 
@@ -129,9 +130,16 @@ def _load_json(data: bytes, source: str) -> Any:
         ) from exc
 
 
-def parse_json_document(raw: Any, source: str, loader: PinnedLoader) -> Document:
-    """Parse a JSON-LD document, envelope or flat legacy resource."""
+def parse_json_document(
+    raw: Any, source: str, loader: PinnedLoader, copy_input: bool = True
+) -> Document:
+    """Parse a JSON-LD document, envelope or flat legacy resource.
+
+    Repairs are made on a copy of ``raw`` unless ``copy_input`` is false.
+    """
     warnings: list[IngestWarning] = []
+    if copy_input:
+        raw = copy.deepcopy(raw)
     envelope_ctid, document = _unwrap_envelope(raw, source)
     document = _ensure_context(document, source, warnings)
     table = _term_table(document, loader, source)
@@ -184,7 +192,7 @@ def _unwrap_envelope(raw: Any, source: str) -> tuple[str | None, Any]:
             source=source,
         )
     if "decoded_resource" not in raw:
-        return None, copy.deepcopy(raw)
+        return None, raw
 
     inner = raw["decoded_resource"]
     if isinstance(inner, str):
@@ -194,7 +202,7 @@ def _unwrap_envelope(raw: Any, source: str) -> tuple[str | None, Any]:
             f"{source}: the envelope's decoded_resource is not a JSON-LD object", source=source
         )
     envelope_ctid = raw.get("envelope_ceterms_ctid")
-    return (envelope_ctid if isinstance(envelope_ctid, str) else None), copy.deepcopy(inner)
+    return (envelope_ctid if isinstance(envelope_ctid, str) else None), inner
 
 
 def _ensure_context(document: dict[str, Any], source: str, warnings: list) -> dict[str, Any]:
