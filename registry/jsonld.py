@@ -164,7 +164,7 @@ def to_triples(document: Any, loader: PinnedLoader) -> list[ox.Triple]:
     on the real published documents.
 
     A registry ``/graph`` document is a named graph in JSON-LD terms (top-level
-    ``@id`` plus ``@graph``); the registry keeps one graph per document, so the
+    ``@id`` plus ``@graph``). The registry keeps one graph per document, so the
     graph name is dropped here and assigned by the store.
     """
     data = json.dumps(_inline_contexts(document, loader)).encode("utf-8")

@@ -246,7 +246,7 @@ class Publisher:
         )
 
     def _referenced(self, document: Document) -> list[ox.Triple]:
-        """Return what the store says about the resources the document points to.
+        """Return the stored statements about the resources the document points to.
 
         That is their types, and their statements that point back at the
         document's main resource (an organization's ``ceterms:owns``), which
@@ -265,8 +265,8 @@ class Publisher:
 def _check_single_document(document: Document) -> None:
     """Reject a body that contains several unrelated resources with CTIDs.
 
-    Members (competencies of a framework, resources the main one points to or
-    that point to it) belong in the document; anything else must be
+    Members belong in the document: competencies of a framework, and resources
+    the main one points to or that point to it. Anything else must be
     published as a document of its own.
     """
     if not document.member_ctids:
