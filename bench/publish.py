@@ -5,9 +5,9 @@ Run from the project root (after scripts/setup.sh):
     .venv/bin/python bench/publish.py [--documents 300] [--framework 20000]
 
 It starts the registry on a loopback port with an on-disk store in a
-temporary folder, publishes copies of the real credential documents under
-fresh CTIDs (validation on), and times the same documents parsed and added
-to a bare pyoxigraph store without validation. It then publishes one
+temporary folder and publishes copies of the real credential documents under
+fresh CTIDs, with validation on. For comparison it times the same documents
+parsed and added to a bare pyoxigraph store without validation. It then publishes one
 competency framework of ``--framework`` competencies. Figures are printed as
 a table and saved to ``docs/benchmarks/publish.json``.
 """

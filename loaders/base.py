@@ -63,4 +63,5 @@ class Loader(ABC):
 
     @abstractmethod
     def read(self, path: Path) -> Iterator[Outcome]:
-        """Yield one ``Outcome`` per unit of input in ``path``; never raise for bad input."""
+        """Yield one ``Outcome`` per unit of input in ``path``, reporting bad input as an
+        error outcome instead of raising."""

@@ -329,7 +329,7 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def _print_response(label: str, response: Any) -> None:
-    """Print one line for a publish or delete answer, and each error of a rejection."""
+    """Print one line for a publish or delete response, and each error of a rejection."""
     try:
         body = response.json()
     except ValueError:

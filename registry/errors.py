@@ -2,8 +2,8 @@
 
 Every error the registry raises on purpose is a ``RegistryError``. Each class
 carries the HTTP status, the problem ``type`` URI and the short title that the
-HTTP layer renders as an RFC 9457 ``application/problem+json`` body; the
-instance's message is the ``detail`` and must say what failed, on which value,
+HTTP layer renders as an RFC 9457 ``application/problem+json`` body. The
+instance's message is the ``detail``: it states what failed, on which value,
 and how to fix it. Extra members (``errors``, ``url``, ...) travel in
 ``extensions``.
 

@@ -10,8 +10,9 @@ Normalisation, applied the same way to every shape:
 - ``ceterms:ctid`` values are lower-cased; ``@id`` IRIs are kept as published.
 - The legacy ``http://purl.org/ctdl/...`` and ``http://purl.org/ctdlasn/terms/``
   namespaces become the ``https://`` ones the current vocabulary uses.
-- A key with stray whitespace is read without it; a language map on a term the
-  context does not declare as one is read as language-tagged strings.
+- A key with stray whitespace is read without it.
+- A language map on a term the context does not declare as one is read as
+  language-tagged strings.
 
 Whatever cannot be read is reported as an ``IngestWarning`` naming the
 document and the JSON key path; nothing is dropped without a warning.

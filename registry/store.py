@@ -218,7 +218,7 @@ def _store_base_url(path: Path, base_url: str) -> str:
     """Return the base URL that names the store's graphs, recording it in a new store.
 
     Graph names embed the base URL, so a store keeps the one it was created
-    with; serving it under another base URL changes the public links only.
+    with. Serving it under another base URL changes the public links only.
     """
     metadata_path = path / METADATA_FILE
     if not metadata_path.exists():

@@ -606,12 +606,12 @@ class PreparedShapes:
 
     ``pyshacl.validate`` reads every shape of the shapes graph again on each
     call and computes the focus nodes of each of the ~950 shapes. Here the
-    pyshacl ``Shape`` objects are built once, and a data graph is checked
-    only against the shapes whose targets can select one of its nodes: an
-    ``sh:targetClass`` whose class is used as an ``rdf:type`` value, an
-    ``sh:targetSubjectsOf`` or ``sh:targetObjectsOf`` whose predicate is used,
-    or a SPARQL target of the form ``_sparql_target`` builds, one of whose
-    classes is used. Shapes with any other target always run, and shapes
+    pyshacl ``Shape`` objects are built once. A data graph is checked only
+    against the shapes whose targets can select one of its nodes. Such a
+    target is an ``sh:targetClass`` whose class is used as an ``rdf:type``
+    value, an ``sh:targetSubjectsOf`` or ``sh:targetObjectsOf`` whose predicate
+    is used, or a SPARQL target built by ``_sparql_target`` with one of its
+    classes used. Shapes with any other target always run, and shapes
     without targets never run on their own (pyshacl finds no focus nodes for
     them and reaches them through the shapes that refer to them).
 

@@ -77,11 +77,11 @@ def test_loader_rejects_unpinned_url(vocab_dir: Path):
 def test_parse_opens_no_socket(registry, monkeypatch):
     require_shared()
 
-    def refuse(*args, **kwargs):
+    def reject_connection(*args, **kwargs):
         raise AssertionError("the registry tried to open a network connection")
 
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", reject_connection)
+    monkeypatch.setattr(socket.socket, "connect", reject_connection)
     for path in sorted((CTDL / "graphs").rglob("*.json"))[:10]:
         try:
             registry.parse(path.read_bytes(), path.name)
