@@ -7,6 +7,7 @@ lower case; published data contains upper-case ones and UUIDs of any version.
 from __future__ import annotations
 
 import re
+import uuid
 
 from registry.errors import InvalidDocument, NotFound
 
@@ -47,3 +48,19 @@ def path_ctid(value: str) -> str:
             ctid=value,
         )
     return value.strip().lower()
+
+
+# Namespace of the CTIDs that loaders derive from source identifiers. Changing
+# it changes every derived CTID, so it is fixed for the life of the project.
+DERIVED_NAMESPACE = uuid.UUID("5b0f6a52-3c1e-4d53-9a57-2a7c0e1d8f40")
+
+
+def derived_ctid(scheme: str, identifier: str) -> str:
+    """Return the CTID for ``identifier`` in a source ``scheme``, the same on every run.
+
+    ``scheme`` names the source's identifier space (``"soc2018"``,
+    ``"onet-soc2019"``, ``"esco"``, ...); ``identifier`` is the code or URI in it,
+    compared after trimming. Loading the same file twice yields the same CTIDs,
+    and two loaders that name the same source identifier agree on its CTID.
+    """
+    return f"ce-{uuid.uuid5(DERIVED_NAMESPACE, f'{scheme}:{identifier.strip()}')}"
