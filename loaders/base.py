@@ -9,7 +9,7 @@ document. Loaders never write to the store; ``registry load`` does, so every
 format gets the same atomic per-document replace, progress and summary.
 
 To add a format: subclass ``Loader``, set ``name`` and ``suffixes``,
-implement ``read``, and add the class to ``loaders.LOADERS``.
+implement ``read``, and add its ``module:Class`` path to ``loaders.LOADERS``.
 """
 
 from __future__ import annotations

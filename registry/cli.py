@@ -197,11 +197,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
-    from loaders import LOADERS
+    from loaders import LOADERS, loader_class
     from registry.service import Registry
 
-    loader_class = LOADERS.get(args.format)
-    if loader_class is None:
+    if args.format not in LOADERS:
         print(
             f"error: unknown --format {args.format!r}; available: {', '.join(sorted(LOADERS))}",
             file=sys.stderr,
@@ -214,7 +213,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
     registry = Registry(settings)
     try:
-        loader = loader_class(registry)
+        loader = loader_class(args.format)(registry)
         counts = _run_loader(loader, registry, args.paths, args.quiet, sys.stdout)
     finally:
         registry.close()
