@@ -84,7 +84,9 @@ def test_load_missing_path(env, tmp_path, capsys):
 def test_load_unknown_format(env, tmp_path, capsys):
     code = main(["load", str(SAMPLES), "--format", "nope"])
     assert code == 2
-    assert "available: ctdl" in capsys.readouterr().err
+    assert "unknown --format 'nope'; available: case, cpl, ctdl, esco, onet, osmt, soc" in (
+        capsys.readouterr().err
+    )
 
 
 def test_vocab_sync_command(tmp_path, capsys, monkeypatch):
