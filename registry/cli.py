@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
     load.add_argument("--format", default="ctdl", help="input format (default: ctdl)")
     load.add_argument("--quiet", action="store_true", help="print only failures and the summary")
+    load.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="store documents without checking them against the SHACL shapes (trusted copies)",
+    )
     _add_store_options(load)
     load.set_defaults(handler=_load)
 
@@ -214,14 +220,27 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     registry = Registry(settings)
     try:
         loader = loader_class(args.format)(registry)
-        counts = _run_loader(loader, registry, args.paths, args.quiet, sys.stdout)
+        counts = _run_loader(
+            loader, registry, args.paths, args.quiet, sys.stdout, validate=args.validate
+        )
     finally:
         registry.close()
     return 1 if counts["failed"] else 0
 
 
-def _run_loader(loader: Any, registry: Any, paths: list[Path], quiet: bool, out: TextIO) -> Counter:
-    """Load every file, one document at a time, printing a line per file and a summary."""
+def _run_loader(
+    loader: Any,
+    registry: Any,
+    paths: list[Path],
+    quiet: bool,
+    out: TextIO,
+    validate: bool = True,
+) -> Counter:
+    """Load every file, one document at a time, printing a line per file and a summary.
+
+    With ``validate``, a document with a SHACL violation is reported as failed
+    and not stored, as a publish would be refused.
+    """
     from tqdm import tqdm
 
     files = loader.discover(paths)
@@ -231,14 +250,42 @@ def _run_loader(loader: Any, registry: Any, paths: list[Path], quiet: bool, out:
     for path in bar:
         for outcome in loader.read(path):
             if outcome.document is not None:
-                try:
-                    registry.publisher.record_load(outcome.document)
-                except RegistryError as exc:
-                    outcome.error = f"storing failed: {exc.detail}"
+                _store_outcome(registry, outcome, validate)
             counts[outcome.status] += 1
             _report(outcome, quiet, out, failures, bar)
     _summary(counts, failures, out)
     return counts
+
+
+def _store_outcome(registry: Any, outcome: Any, validate: bool) -> None:
+    """Validate (if asked) and store one loaded document, recording any failure on it."""
+    try:
+        if validate:
+            document, report = registry.publisher.validate_document(outcome.document)
+            if not report.conforms:
+                outcome.error = _violation_summary(document, report)
+                return
+        registry.publisher.record_load(outcome.document)
+    except RegistryError as exc:
+        outcome.error = f"storing failed: {exc.detail}"
+
+
+def _violation_summary(document: Any, report: Any, shown: int = 3) -> str:
+    """Say why validation rejected a document: the count and the first few violations."""
+    from registry.publishing import report_to_dict
+
+    violations = [
+        result
+        for result in report_to_dict(document, report)["results"]
+        if result["severity"] == "Violation"
+    ]
+    lines = [f"rejected by validation, {len(violations)} violation(s), nothing stored:"]
+    for result in violations[:shown]:
+        where = result.get("path") or result["focus"]
+        lines.append(f"    {where}: {result['message']}")
+    if len(violations) > shown:
+        lines.append(f"    ... and {len(violations) - shown} more (see `registry validate`)")
+    return "\n".join(lines)
 
 
 def _report(outcome: Any, quiet: bool, out: TextIO, failures: list[str], bar: Any) -> None:

@@ -55,15 +55,43 @@ def test_load_continues_past_bad_file(env, tmp_path, capsys):
     assert "1 documents loaded (0 with warnings), 1 failed" in out
 
 
-def test_load_real_data(env, tmp_path, capsys):
+def _failed_files(out: str) -> set[str]:
+    """The files listed under "failed:" in a load summary, relative to the CTDL folder."""
+    listing = out.split("\nfailed:\n", 1)[1].splitlines()
+    return {
+        line.strip().split(": ", 1)[0].removeprefix(f"{CTDL}/")
+        for line in listing
+        if line.startswith("  ") and not line.startswith("    ")
+    }
+
+
+def test_load_real_data_without_validation(env, tmp_path, capsys):
     require_shared()
-    code = main(["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet"])
-    out = capsys.readouterr().out
-    failed = out.split("\nfailed:\n", 1)[1].splitlines()
+    code = main(
+        ["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet", "--no-validate"]
+    )
+    failed = _failed_files(capsys.readouterr().out)
     assert code == 1
     assert len(failed) == 3
-    assert any("nice-sp-rsk-001" in line and "has no CTID" in line for line in failed)
-    assert all("/validation/negative/" in line for line in failed if "nice-sp" not in line)
+    assert "graphs/occupations/nice-sp-rsk-001-occupation-workrole.json" in failed
+    assert all(path.startswith("validation/negative/") for path in failed if "nice-sp" not in path)
+
+
+def test_load_validates_by_default(env, tmp_path, capsys):
+    """With validation, exactly the documents known to break the policy are refused."""
+    from tests.test_validation import EXPECTED_VIOLATIONS
+
+    require_shared()
+    folders = [CTDL / "graphs", CTDL / "resources", CTDL / "envelopes"]
+    code = main(["load", *map(str, folders), "--store", str(tmp_path / "store"), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert _failed_files(out) == {
+        *EXPECTED_VIOLATIONS,
+        "graphs/occupations/nice-sp-rsk-001-occupation-workrole.json",
+    }
+    assert "rejected by validation, 2 violation(s), nothing stored:" in out
+    assert "ceterms:description is missing on" in out
 
 
 def test_load_reports_warnings(env, tmp_path, capsys):
