@@ -178,6 +178,14 @@ class Ledger:
                 "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?", (ctid, version)
             )
 
+    def applied_versions(self) -> dict[str, tuple[int, str]]:
+        """Map each document's CTID to its latest applied version and that version's action."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT ctid, MAX(version), action FROM versions WHERE applied = 1 GROUP BY ctid"
+            ).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     def unapplied(self) -> list[Version]:
         """Return committed versions not yet applied to the document store, oldest first."""
         with self._lock:

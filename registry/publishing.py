@@ -238,6 +238,12 @@ class Publisher:
                 document = Document(version.ctid, "", triples, f"version {version.version}")
             self.registry.store.replace_document(document)
         self.ledger.mark_applied(version.ctid, version.version)
+        # The text index is derived data: if this write is lost in a crash,
+        # SearchIndex.sync redoes it at the next start.
+        if version.action == "delete":
+            self.registry.search.remove(version.ctid, version.version)
+        else:
+            self.registry.search.index(version.ctid, version.version, document.triples)
         log.debug(
             "applied %s version %d in %.1f ms",
             version.ctid,

@@ -16,6 +16,8 @@ from registry.ingest import CTID_PREDICATE, RDF_TYPE, Document, parse_document
 from registry.jsonld import PinnedLoader, compact_nodes, context_url_for
 from registry.ledger import Ledger, Version
 from registry.publishing import Publisher
+from registry.queries import ClassHierarchy, compact, schema_encodings
+from registry.search import SearchIndex
 from registry.sparql import QueryRunner
 from registry.store import DocumentStore, open_store
 from registry.vocab import VocabCache
@@ -23,6 +25,7 @@ from registry.vocab import VocabCache
 log = logging.getLogger(__name__)
 
 LEDGER_FILE = "ledger.sqlite3"
+SEARCH_FILE = "search.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,14 @@ class Registry:
         self.queries = QueryRunner(self.store, settings)
         ledger_path = settings.store / LEDGER_FILE if settings.store else None
         self.ledger = Ledger(ledger_path)
+        self._classes: ClassHierarchy | None = None
+        search_path = settings.store / SEARCH_FILE if settings.store else None
+        self.search = SearchIndex(search_path, self._class_and_ancestors)
         self.publisher = Publisher(self, self.ledger)
         self._validator: Any = None
+        self._employer: Any = None
         self.publisher.recover()
+        self.search.sync(self.ledger.applied_versions(), self.store.document_triples)
 
     @property
     def validator(self) -> Any:
@@ -63,9 +71,29 @@ class Registry:
             self._validator = Validator(self.cache)
         return self._validator
 
+    @property
+    def classes(self) -> ClassHierarchy:
+        """The CTDL class hierarchy, read from the pinned schema encodings on first use."""
+        if self._classes is None:
+            self._classes = ClassHierarchy(schema_encodings(self.cache))
+        return self._classes
+
+    @property
+    def employer(self) -> Any:
+        """The employer and partner query API (``registry.employer``)."""
+        if self._employer is None:
+            from registry.employer import EmployerQueries
+
+            self._employer = EmployerQueries(self.queries, self.classes, self.search)
+        return self._employer
+
+    def _class_and_ancestors(self, class_iri: str) -> set[str]:
+        return self.classes.ancestors(compact(class_iri))
+
     def close(self) -> None:
         self.queries.close()
         self.ledger.close()
+        self.search.close()
         self.store.close()
 
     def parse(self, data: bytes, source: str, media_type: str | None = None) -> Document:

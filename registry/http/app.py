@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from registry.config import Settings
+from registry.http.employer import employer
 from registry.http.problems import register_error_handlers
 from registry.http.publishing import publishing
 from registry.http.resources import resources
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.register_blueprint(resources)
     app.register_blueprint(sparql)
     app.register_blueprint(publishing)
+    app.register_blueprint(employer)
     app.before_request(_start_timer)
     app.after_request(_log_request)
     return app

@@ -1,0 +1,499 @@
+"""Answers to the employer and partner questions, as JSON-LD-ready dictionaries.
+
+``EmployerQueries`` runs the SPARQL texts of ``registry.queries`` through the
+registry's ``QueryRunner`` (so the same time and size limits apply as on
+``/sparql``) and shapes the rows into pages of results. It knows nothing of
+HTTP: the Flask views only pick the format and the URL of the next page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry import queries as q
+from registry.ctid import path_ctid
+from registry.errors import InvalidRequest, NotFound
+from registry.queries import ClassHierarchy, OccupationCode, compact
+from registry.search import SearchIndex, query_words
+
+log = logging.getLogger(__name__)
+
+API = "urn:ctdl-registry:api:"
+
+# The JSON-LD context of every query API response: CTDL terms keep their
+# CTDL names, and the few words the API adds get IRIs under ``API``.
+API_CONTEXT: dict[str, Any] = {
+    "ceterms": q.CETERMS,
+    "ceasn": q.CEASN,
+    "api": API,
+    "results": {"@id": "api:result", "@container": "@list"},
+    "next": {"@id": "api:next", "@type": "@id"},
+    "sparql": {"@id": "api:sparqlQuery", "@type": "@id"},
+    "occupation": {"@id": "api:occupation"},
+    "level": {"@id": "api:level"},
+    "covers": {"@id": "api:coversCodesStartingWith"},
+    "total": {"@id": "api:total"},
+    "query": {"@id": "api:query"},
+    "matchedBy": {"@id": "api:matchedBy"},
+    "path": {"@id": "api:path"},
+    "relation": {"@id": "api:relation"},
+    "direction": {"@id": "api:direction"},
+    "score": {"@id": "api:score"},
+    "snippet": {"@id": "api:snippet"},
+    "broader": {"@id": "api:broader", "@container": "@set"},
+    "narrower": {"@id": "api:narrower", "@container": "@set"},
+    "skills": {"@id": "api:skills", "@container": "@set"},
+    "competencies": {"@id": "api:competencies", "@container": "@set"},
+    "requiredCredentials": {"@id": "api:requiredCredentials", "@container": "@set"},
+    "counterparts": {"@id": "api:counterparts", "@container": "@set"},
+    "code": "ceterms:codedNotation",
+    "ctid": "ceterms:ctid",
+    "name": "ceterms:name",
+    "description": "ceterms:description",
+    "competencyText": "ceasn:competencyText",
+    "isPartOf": {"@id": "ceasn:isPartOf", "@type": "@id"},
+    "framework": {"@id": "ceterms:framework", "@type": "@id"},
+    "frameworkName": "ceterms:frameworkName",
+    "competency": {"@id": "ceterms:targetCompetency", "@type": "@id"},
+    "value": "https://schema.org/value",
+    "unit": "ceterms:creditUnitType",
+}
+
+# How many competencies of an occupation ``GET /occupations/{code}`` embeds.
+EMBEDDED_SKILLS = 25
+
+
+def value_of(term: Any) -> Any:
+    """The Python value of a result term: the IRI, the literal's text, or ``None``."""
+    if term is None:
+        return None
+    if isinstance(term, ox.Literal):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return term.value
+
+
+class EmployerQueries:
+    """The query API's operations, each returning a page as a dictionary."""
+
+    def __init__(self, runner: Any, classes: ClassHierarchy, search: SearchIndex) -> None:
+        self.runner = runner
+        self.search_index = search
+        self.classes = classes
+        self.learning_types = sorted(
+            f"<{_expand(name)}>" for name in self.classes.learning_classes()
+        )
+
+    # Occupations
+
+    def occupation(self, code_text: str) -> dict[str, Any]:
+        """The occupations with this exact code, their hierarchy and their first skills."""
+        code = OccupationCode.parse(code_text)
+        rows = self._select(q.occupation_query(code))
+        if not rows:
+            raise self._unknown_code(code)
+        occupations = _group_occupations(rows)
+        hierarchy = self._hierarchy([item["@id"] for item in occupations])
+        for item in occupations:
+            item.update(hierarchy.get(item["@id"], {"broader": [], "narrower": []}))
+        skills = self.occupation_competencies(code.code, EMBEDDED_SKILLS, 0)
+        return {
+            "@context": API_CONTEXT,
+            "code": code.code,
+            "level": code.level,
+            "results": occupations,
+            "skills": skills["results"],
+            "skillsComplete": skills["next"] is None,
+        }
+
+    def occupation_competencies(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
+        code = self._known_code(code_text)
+        rows = self._select(q.occupation_competencies_query(code, limit, offset))
+        results = [
+            _drop_empty(
+                {
+                    "@id": row["competency"],
+                    "ctid": row["ctid"],
+                    "competencyText": row["text"],
+                    "isPartOf": row["framework"],
+                    "relation": sorted(filter(None, (row["relations"] or "").split("\n"))),
+                }
+            )
+            for row in rows
+        ]
+        return _page(results, limit, offset, occupation=_code_summary(code))
+
+    def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
+        """Credentials, learning opportunities and assessments that prepare for an occupation."""
+        code = self._known_code(code_text)
+        sparql = q.occupation_credentials_query(code, self.learning_types, limit, offset)
+        results = [_preparing_result(row) for row in self._select(sparql)]
+        page = _page(results, limit, offset, occupation=_code_summary(code))
+        self._add_details(page["results"])
+        return page
+
+    def _known_code(self, code_text: str) -> OccupationCode:
+        """Parse a code and check that an occupation or an alignment in the store uses it."""
+        code = OccupationCode.parse(code_text)
+        if not self.runner.run(q.code_in_use_query(code)).boolean and not self._has_occupation(
+            code
+        ):
+            raise self._unknown_code(code)
+        return code
+
+    def _has_occupation(self, code: OccupationCode) -> bool:
+        known = self._select(q.known_codes_query())
+        return any(_covered(code, row["code"]) for row in known)
+
+    def _unknown_code(self, code: OccupationCode) -> NotFound:
+        """A 404 naming the nearest codes the store knows, by shared prefix and distance."""
+        known = {row["code"]: row["name"] for row in self._select(q.known_codes_query())}
+        nearest = sorted(known, key=lambda other: _distance(code.code, other))[:5]
+        suggestions = [{"code": other, "name": known[other]} for other in nearest]
+        hint = ", ".join(f"{s['code']} ({s['name']})" for s in suggestions) or "none loaded"
+        return NotFound(
+            f"no occupation or alignment in the registry has the code {code.code}; nearest "
+            f"codes: {hint}. Load occupations with `registry load --format soc|onet`.",
+            code=code.code,
+            suggestions=suggestions,
+        )
+
+    def _hierarchy(self, occupations: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        found: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: {"broader": [], "narrower": []}
+        )
+        seen: set[tuple[str, str, str]] = set()
+        for row in self._select(q.hierarchy_query(occupations)):
+            key = (row["of"], row["relation"], row["occupation"])
+            if key in seen:
+                continue
+            seen.add(key)
+            entry = {"@id": row["occupation"], "ctid": row["ctid"], "code": row["code"]}
+            entry["name"] = row["name"]
+            found[row["of"]][row["relation"]].append(_drop_empty(entry))
+        return found
+
+    # Competencies, credentials, transfer values
+
+    def competency_credentials(self, ctid: str, limit: int, offset: int) -> dict[str, Any]:
+        ctid = path_ctid(ctid)
+        sparql = q.competency_credentials_query(ctid, self.learning_types, limit, offset)
+        results = [_preparing_result(row) for row in self._select(sparql)]
+        if not results and offset == 0 and not self._exists(ctid):
+            raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
+        page = _page(results, limit, offset, competency=ctid)
+        self._add_details(page["results"])
+        return page
+
+    def transfer_values(self, ctid: str, limit: int, offset: int) -> dict[str, Any]:
+        """Transfer values a resource earns (``from``) or receives (``for``)."""
+        ctid = path_ctid(ctid)
+        rows = self._select(q.transfer_values_query(ctid, limit, offset))
+        if not rows and offset == 0 and not self._exists(ctid):
+            raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
+        return _page(_group_transfer_values(rows), limit, offset, resource=ctid)
+
+    def search(self, text: str, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
+        """Full-text search, ranked, with type, occupation, competency and language filters."""
+        types = self._type_filter(filters.get("type"))
+        scope = self._scope(filters.get("occupation"), filters.get("competency"))
+        hits, total = self.search_index.search(
+            text, limit, offset, types=types, language=filters.get("language"), within=scope
+        )
+        page = _page(hits, limit, offset, query=text)
+        page["total"] = total
+        return page
+
+    def _type_filter(self, name: str | None) -> list[str] | None:
+        """The class a search asks for and its subclasses, as compact names."""
+        if not name:
+            return None
+        short = compact(name) if "://" in name else name
+        if ":" not in short:
+            short = f"ceterms:{short}"
+        return sorted(self.classes.descendants(short))
+
+    def _scope(self, occupation: str | None, competency: str | None) -> set[str] | None:
+        """The IRIs a search is limited to by its occupation and competency filters."""
+        scope: set[str] | None = None
+        if occupation:
+            scope = self._occupation_scope(occupation)
+        if competency:
+            linked = self._competency_scope(competency)
+            scope = linked if scope is None else scope & linked
+        return scope
+
+    def _occupation_scope(self, code_text: str) -> set[str]:
+        code = self._known_code(code_text)
+        limit = self.runner.max_results - 1
+        iris = {
+            row["resource"]
+            for row in self._select(
+                q.occupation_credentials_query(code, self.learning_types, limit, 0)
+            )
+        }
+        iris |= {
+            row["competency"]
+            for row in self._select(q.occupation_competencies_query(code, limit, 0))
+        }
+        return iris
+
+    def _competency_scope(self, ctid_text: str) -> set[str]:
+        ctid = path_ctid(ctid_text)
+        limit = self.runner.max_results - 1
+        rows = self._select(q.competency_credentials_query(ctid, self.learning_types, limit, 0))
+        return {row["resource"] for row in rows}
+
+    def _exists(self, ctid: str) -> bool:
+        return self.runner.run(f"{q.PREFIXES}ASK {{ {q.resource_by_ctid(ctid)} }}").boolean
+
+    def _add_details(self, results: list[dict[str, Any]]) -> None:
+        """Add each result's competencies and required credentials (what it proves)."""
+        if not results:
+            return
+        details: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: {"competencies": [], "requiredCredentials": []}
+        )
+        for row in self._select(q.credential_details_query(r["@id"] for r in results)):
+            entry = _drop_empty({"@id": row["target"], "ctid": row["ctid"], "name": row["label"]})
+            if row["relation"] == "requiresCredential":
+                details[row["resource"]]["requiredCredentials"].append(entry)
+            else:
+                details[row["resource"]]["competencies"].append(
+                    {**entry, "relation": row["relation"]}
+                )
+        for result in results:
+            result.update(details[result["@id"]])
+
+    # The SPARQL behind each answer
+
+    def sparql_for(self, name: str, params: dict[str, str]) -> str:
+        """The SPARQL text the API runs for the named query with these parameters."""
+        if name not in NAMED_QUERIES:
+            raise NotFound(
+                f"no query is named {name!r}; the names are {', '.join(NAMED_QUERIES)}",
+                query=name,
+            )
+        limit, offset = q.page_bounds(params.get("limit"), params.get("offset"))
+        try:
+            return NAMED_QUERIES[name].build(self, params, limit, offset)
+        except KeyError as exc:
+            raise InvalidRequest(
+                f"the {name} query needs the parameter {exc.args[0]}",
+                parameter=exc.args[0],
+            ) from exc
+
+    def _select(self, sparql: str) -> list[dict[str, Any]]:
+        result = self.runner.run(sparql)
+        return [
+            {name: value_of(term) for name, term in zip(result.variables, row, strict=True)}
+            for row in result.rows
+        ]
+
+
+def _expand(name: str) -> str:
+    prefix, _, local = name.partition(":")
+    namespace = {"ceterms": q.CETERMS, "ceasn": q.CEASN}.get(prefix)
+    if namespace is None:
+        # schema: and other vocabularies' classes do not appear as learning classes.
+        return name
+    return namespace + local
+
+
+def _page(results: list[dict[str, Any]], limit: int, offset: int, **about: Any) -> dict[str, Any]:
+    """Trim the one extra row fetched to tell whether a next page exists."""
+    more = len(results) > limit
+    page = {"@context": API_CONTEXT, **about, "results": results[:limit]}
+    page["next"] = offset + limit if more else None
+    return page
+
+
+def _code_summary(code: OccupationCode) -> dict[str, str]:
+    return {"code": code.code, "level": code.level, "covers": code.prefix}
+
+
+def _preparing_result(row: dict[str, Any]) -> dict[str, Any]:
+    matched = []
+    for line in sorted(filter(None, (row["matches"] or "").split("\n"))):
+        path, _, via = line.partition("\t")
+        if path == "occupationType":
+            matched.append({"path": path, "code": via})
+        elif via:
+            matched.append({"path": path, "competency": via})
+        else:
+            matched.append({"path": path})
+    return _drop_empty(
+        {
+            "@id": row["resource"],
+            "@type": sorted(compact(t) for t in (row["types"] or "").split()),
+            "ctid": row["ctid"],
+            "name": row["name"],
+            "matchedBy": matched,
+        }
+    )
+
+
+def _group_occupations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        item = grouped.setdefault(
+            row["occupation"],
+            {"@id": row["occupation"], "@type": "ceterms:Occupation", "ctid": row["ctid"]},
+        )
+        for key in ("name", "description", "code", "framework", "frameworkName"):
+            if row[key] is not None:
+                item.setdefault(key, row[key])
+    return list(grouped.values())
+
+
+def _group_transfer_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["profile"], row["direction"])
+        item = grouped.setdefault(
+            key,
+            _drop_empty(
+                {
+                    "@id": row["profile"],
+                    "@type": "ceterms:TransferValueProfile",
+                    "ctid": row["ctid"],
+                    "name": row["name"],
+                    "direction": row["direction"],
+                    "counterparts": [],
+                    "value": [],
+                }
+            ),
+        )
+        item.setdefault("counterparts", [])
+        item.setdefault("value", [])
+        if row["counterpart"] and all(c["@id"] != row["counterpart"] for c in item["counterparts"]):
+            item["counterparts"].append(
+                _drop_empty(
+                    {
+                        "@id": row["counterpart"],
+                        "ctid": row["counterpartCtid"],
+                        "name": row["counterpartName"],
+                    }
+                )
+            )
+        if row["value"] is not None:
+            credit = _drop_empty({"value": row["value"], "unit": row["unit"]})
+            if credit not in item["value"]:
+                item["value"].append(credit)
+    return list(grouped.values())
+
+
+def _covered(code: OccupationCode, other: str | None) -> bool:
+    return other is not None and other.startswith(code.prefix)
+
+
+def _distance(code: str, other: str) -> tuple[int, float]:
+    """Order candidate codes: longest shared prefix first, then nearest by number."""
+    shared = 0
+    for left, right in zip(code, other, strict=False):
+        if left != right:
+            break
+        shared += 1
+    return (-shared, abs(_numeric(code) - _numeric(other)))
+
+
+def _numeric(code: str) -> int:
+    """A code as one number, SOC digits then the O*NET suffix: 29-1141.01 is 29114101."""
+    soc, _, suffix = code.partition(".")
+    digits = "".join(ch for ch in soc if ch.isdigit())
+    tail = "".join(ch for ch in suffix if ch.isdigit())
+    if not digits:
+        return 0
+    return int(digits) * 100 + (int(tail[:2]) if tail else 0)
+
+
+def _drop_empty(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if value not in (None, "")}
+
+
+def _search_sparql(api: EmployerQueries, params: dict[str, str], limit: int, offset: int) -> str:
+    types = api._type_filter(params.get("type")) or []
+    expanded = [f"<{_expand(name)}>" for name in types]
+    return q.search_query(query_words(params["q"]), expanded, params.get("language"))
+
+
+NAMED_QUERIES: dict[str, q.NamedQuery] = {
+    query.name: query
+    for query in (
+        q.NamedQuery(
+            "occupation",
+            "The occupations with exactly this SOC or O*NET-SOC code.",
+            "/occupations/{code}",
+            {"code": "SOC 2018 or O*NET-SOC code"},
+            lambda api, p, limit, offset: q.occupation_query(OccupationCode.parse(p["code"])),
+            {"code": "29-1141"},
+        ),
+        q.NamedQuery(
+            "occupation-hierarchy",
+            "Broader and narrower occupations of an occupation, by its IRI.",
+            "/occupations/{code}",
+            {"occupation": "occupation IRI"},
+            lambda api, p, limit, offset: q.hierarchy_query([p["occupation"]]),
+        ),
+        q.NamedQuery(
+            "occupation-competencies",
+            "Competencies of the occupations a code covers, with how each is linked.",
+            "/occupations/{code}/competencies",
+            {"code": "SOC 2018 or O*NET-SOC code", "limit": "page size", "offset": "start"},
+            lambda api, p, limit, offset: q.occupation_competencies_query(
+                OccupationCode.parse(p["code"]), limit, offset
+            ),
+            {"code": "29-1141"},
+        ),
+        q.NamedQuery(
+            "occupation-credentials",
+            "Credentials, learning opportunities and assessments that prepare for the "
+            "occupations a code covers, directly or through competencies.",
+            "/occupations/{code}/credentials",
+            {"code": "SOC 2018 or O*NET-SOC code", "limit": "page size", "offset": "start"},
+            lambda api, p, limit, offset: q.occupation_credentials_query(
+                OccupationCode.parse(p["code"]), api.learning_types, limit, offset
+            ),
+            {"code": "29-1141"},
+        ),
+        q.NamedQuery(
+            "competency-credentials",
+            "What teaches, assesses or requires a competency.",
+            "/competencies/{ctid}/credentials",
+            {"ctid": "the competency's CTID", "limit": "page size", "offset": "start"},
+            lambda api, p, limit, offset: q.competency_credentials_query(
+                path_ctid(p["ctid"]), api.learning_types, limit, offset
+            ),
+        ),
+        q.NamedQuery(
+            "credential-details",
+            "The competencies and required credentials of a credential, by its IRI.",
+            "/occupations/{code}/credentials",
+            {"resource": "credential IRI"},
+            lambda api, p, limit, offset: q.credential_details_query([p["resource"]]),
+        ),
+        q.NamedQuery(
+            "transfer-values",
+            "Transfer values a resource earns (from) or receives (for).",
+            "/credentials/{ctid}/transfer-values",
+            {"ctid": "CTID of a credential, course or other resource"},
+            lambda api, p, limit, offset: q.transfer_values_query(
+                path_ctid(p["ctid"]), limit, offset
+            ),
+        ),
+        q.NamedQuery(
+            "search",
+            "Resources whose name, description or competency text holds every word. The "
+            "API ranks with a stemmed full-text index; this SPARQL matches exact words only.",
+            "/search",
+            {"q": "words", "type": "CTDL class", "language": "language tag"},
+            _search_sparql,
+            {"q": "nursing"},
+        ),
+    )
+}

@@ -1,0 +1,491 @@
+"""The employer and partner questions, as named SPARQL queries over the document graphs.
+
+Each question the query API answers (which credentials prepare for an
+occupation, which competencies an occupation needs, what credit a credential
+earns, ...) is one SPARQL text built here by a ``NamedQuery``. The HTTP layer
+runs exactly that text on the store, and ``GET /queries/{name}`` shows it, so a
+partner gets the same answer from ``/sparql`` or from their own copy of the
+data. The statements the texts rely on are described in
+``docs/graph-model.md``.
+
+Parameters are written into the text as SPARQL literals or IRIs through
+pyoxigraph's term classes, which escape them; no request value is pasted into
+a query as raw text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.errors import InvalidRequest, NotFound
+
+CETERMS = "https://purl.org/ctdl/terms/"
+CEASN = "https://purl.org/ctdlasn/terms/"
+SCHEMA = "https://schema.org/"
+CTDL_SCHEMA_URL = "https://credreg.net/ctdl/schema/encoding/json"
+CTDLASN_SCHEMA_URL = "https://credreg.net/ctdlasn/schema/encoding/json"
+
+PREFIXES = f"""PREFIX ceterms: <{CETERMS}>
+PREFIX ceasn: <{CEASN}>
+PREFIX schema: <{SCHEMA}>
+"""
+
+# The classes whose instances can prepare someone for an occupation; each
+# stands for itself and every subclass the CTDL schema gives it.
+LEARNING_ROOTS = (
+    "ceterms:Credential",
+    "ceterms:LearningOpportunityProfile",
+    "ceterms:AssessmentProfile",
+)
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+
+# --- Occupation codes --------------------------------------------------------------------
+
+SOC_CODE = re.compile(r"\d{2}-\d{4}")
+ONET_CODE = re.compile(r"\d{2}-\d{4}\.\d{2}")
+
+
+@dataclass(frozen=True)
+class OccupationCode:
+    """A SOC 2018 or O*NET-SOC code and the codes it covers in the hierarchy.
+
+    A SOC code stands for its whole branch: ``29-0000`` (major group) covers
+    every code starting ``29-``, ``29-1000`` (minor) ``29-1``, ``29-1140``
+    (broad) ``29-114``, ``29-1141`` (detailed) itself and its O*NET-SOC
+    occupations ``29-1141.00``, ``29-1141.01``, ... An O*NET-SOC code covers
+    only itself.
+    """
+
+    code: str
+    level: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, text: str) -> OccupationCode:
+        code = text.strip()
+        if ONET_CODE.fullmatch(code):
+            return cls(code, "O*NET-SOC occupation", code)
+        if not SOC_CODE.fullmatch(code):
+            raise NotFound(
+                f"{text!r} is not an occupation code; use a SOC 2018 code such as 29-1141 or "
+                "an O*NET-SOC code such as 29-1141.01, or search by title with "
+                f"/search?q={text.strip()}&type=ceterms:Occupation",
+                code=text,
+            )
+        if code.endswith("0000"):
+            return cls(code, "SOC major group", code[:3])
+        if code.endswith("000"):
+            return cls(code, "SOC minor group", code[:4])
+        if code.endswith("0"):
+            return cls(code, "SOC broad occupation", code[:6])
+        return cls(code, "SOC detailed occupation", code)
+
+    def filter(self, variable: str) -> str:
+        """A SPARQL FILTER keeping the values of ``?variable`` that this code covers."""
+        if self.prefix == self.code and ONET_CODE.fullmatch(self.code):
+            return f"FILTER(?{variable} = {literal(self.code)})"
+        return f"FILTER(STRSTARTS(?{variable}, {literal(self.prefix)}))"
+
+
+def literal(value: str) -> str:
+    """The value as an escaped SPARQL string literal."""
+    return str(ox.Literal(value))
+
+
+def iri(value: str) -> str:
+    """The value as a SPARQL IRI; raise ``InvalidRequest`` if it is not one."""
+    try:
+        return str(ox.NamedNode(value))
+    except ValueError as exc:
+        raise InvalidRequest(f"{value!r} is not an IRI", value=value) from exc
+
+
+# --- Query texts ---------------------------------------------------------------------------
+
+
+def _occupations_with_code(code: OccupationCode, occupation: str = "occupation") -> str:
+    """Patterns binding ``?occupation`` to each occupation whose code ``code`` covers."""
+    return f"""?{occupation} a ceterms:Occupation ;
+        ceterms:occupationType/ceterms:codedNotation ?{occupation}Code .
+      {code.filter(f"{occupation}Code")}"""
+
+
+def _occupation_competencies(code: OccupationCode) -> str:
+    """Patterns binding ``?competency`` and ``?relation`` for an occupation's competencies."""
+    return f"""{{
+      {_occupations_with_code(code)}
+      {{
+        ?occupation ceasn:skillEmbodied|ceasn:knowledgeEmbodied|ceasn:abilityEmbodied ?competency .
+        BIND("essential" AS ?relation)
+      }} UNION {{
+        ?occupation ceterms:targetCompetency ?competencyAlignment .
+        ?competencyAlignment ceterms:targetNode ?competency .
+        OPTIONAL {{ ?competencyAlignment ceterms:alignmentType ?alignmentType }}
+        BIND(COALESCE(STR(?alignmentType), "related") AS ?relation)
+      }}
+    }} UNION {{
+      ?competency a ceasn:Competency ;
+        ceterms:occupationType/ceterms:codedNotation ?competencyCode .
+      {code.filter("competencyCode")}
+      BIND(CONCAT("occupationType ", ?competencyCode) AS ?relation)
+    }}"""
+
+
+def occupation_query(code: OccupationCode) -> str:
+    """The occupations with exactly this code, with their names, descriptions and frameworks."""
+    return f"""{PREFIXES}
+SELECT ?occupation ?ctid ?name ?description ?code ?framework ?frameworkName WHERE {{
+  ?occupation a ceterms:Occupation ;
+    ceterms:ctid ?ctid ;
+    ceterms:occupationType ?alignment .
+  ?alignment ceterms:codedNotation {literal(code.code)} .
+  BIND({literal(code.code)} AS ?code)
+  OPTIONAL {{ ?alignment ceterms:framework ?framework }}
+  OPTIONAL {{ ?alignment ceterms:frameworkName ?frameworkName }}
+  OPTIONAL {{ ?occupation ceterms:name ?name }}
+  OPTIONAL {{ ?occupation ceterms:description ?description }}
+}}
+ORDER BY ?occupation"""
+
+
+def hierarchy_query(occupations: Iterable[str]) -> str:
+    """Broader (transitively) and narrower (one step) occupations of the given ones."""
+    values = " ".join(iri(value) for value in occupations)
+    return f"""{PREFIXES}
+SELECT DISTINCT ?of ?relation ?occupation ?ctid ?code ?name WHERE {{
+  VALUES ?of {{ {values} }}
+  {{
+    ?of ceterms:isSpecializationOf+ ?occupation .
+    BIND("broader" AS ?relation)
+  }} UNION {{
+    ?occupation ceterms:isSpecializationOf ?of .
+    BIND("narrower" AS ?relation)
+  }} UNION {{
+    ?of ceterms:hasSpecialization ?occupation .
+    BIND("narrower" AS ?relation)
+  }}
+  OPTIONAL {{ ?occupation ceterms:ctid ?ctid }}
+  OPTIONAL {{ ?occupation ceterms:occupationType/ceterms:codedNotation ?code }}
+  OPTIONAL {{ ?occupation ceterms:name ?name }}
+}}
+ORDER BY ?relation ?code"""
+
+
+def occupation_competencies_query(code: OccupationCode, limit: int, offset: int) -> str:
+    """A page of the competencies of the occupations ``code`` covers, with how each is linked."""
+    return f"""{PREFIXES}
+SELECT ?competency (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?text_) AS ?text)
+       (SAMPLE(?framework_) AS ?framework)
+       (GROUP_CONCAT(DISTINCT ?relation; separator="\\n") AS ?relations) WHERE {{
+  {_occupation_competencies(code)}
+  OPTIONAL {{ ?competency ceterms:ctid ?ctid_ }}
+  OPTIONAL {{ ?competency ceasn:competencyText ?text_ }}
+  OPTIONAL {{ ?competency ceasn:isPartOf ?framework_ }}
+}}
+GROUP BY ?competency
+ORDER BY ?competency
+LIMIT {limit + 1} OFFSET {offset}"""
+
+
+def _preparing_paths(types: str) -> str:
+    """Patterns binding ``?resource`` and ``?match`` for what prepares for the occupation.
+
+    ``?competency`` must come from the enclosing pattern for the competency branch.
+    """
+    return f"""{{
+    ?resource ceterms:occupationType ?alignment .
+    {{
+      ?alignment ceterms:codedNotation ?code .
+    }} UNION {{
+      ?alignment ceterms:targetNode ?alignedOccupation .
+      ?alignedOccupation ceterms:occupationType/ceterms:codedNotation ?code .
+    }}
+    FILTER_CODE
+    BIND(CONCAT("occupationType\\t", ?code) AS ?match)
+  }} UNION {{
+    COMPETENCIES
+    {{
+      ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?competency .
+      BIND("competency:teaches" AS ?path)
+    }} UNION {{
+      ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?competency .
+      BIND("competency:assesses" AS ?path)
+    }} UNION {{
+      ?resource ceterms:requires/ceterms:targetCompetency ?required .
+      ?required ceterms:targetNode? ?competency .
+      BIND("competency:requires" AS ?path)
+    }}
+    BIND(CONCAT(?path, "\\t", STR(?competency)) AS ?match)
+  }}
+  ?resource a ?type .
+  VALUES ?type {{ {types} }}"""
+
+
+def occupation_credentials_query(
+    code: OccupationCode, types: Iterable[str], limit: int, offset: int
+) -> str:
+    """A page of the credentials, learning opportunities and assessments that prepare for
+    the occupations ``code`` covers, each with every path that matched."""
+    paths = (
+        _preparing_paths(" ".join(sorted(types)))
+        .replace("FILTER_CODE", code.filter("code"))
+        .replace("COMPETENCIES", _occupation_competencies(code))
+    )
+    return f"""{PREFIXES}
+SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
+       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
+       (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches) WHERE {{
+  {paths}
+  ?resource ceterms:ctid ?ctid_ .
+  OPTIONAL {{ ?resource ceterms:name ?name_ }}
+}}
+GROUP BY ?resource
+ORDER BY ?resource
+LIMIT {limit + 1} OFFSET {offset}"""
+
+
+def resource_by_ctid(ctid: str, variable: str = "resource") -> str:
+    """A pattern binding ``?variable`` to the resource with this CTID."""
+    return f"?{variable} ceterms:ctid {literal(ctid)} ."
+
+
+def competency_credentials_query(ctid: str, types: Iterable[str], limit: int, offset: int) -> str:
+    """A page of what teaches, assesses or requires the competency with this CTID."""
+    values = " ".join(sorted(types))
+    return f"""{PREFIXES}
+SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
+       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
+       (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches) WHERE {{
+  {resource_by_ctid(ctid, "competency")}
+  {{
+    ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?competency .
+    BIND("competency:teaches" AS ?path)
+  }} UNION {{
+    ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?competency .
+    BIND("competency:assesses" AS ?path)
+  }} UNION {{
+    ?resource ceterms:requires/ceterms:targetCompetency ?required .
+    ?required ceterms:targetNode? ?competency .
+    BIND("competency:requires" AS ?path)
+  }}
+  ?resource a ?type .
+  VALUES ?type {{ {values} }}
+  ?resource ceterms:ctid ?ctid_ .
+  OPTIONAL {{ ?resource ceterms:name ?name_ }}
+}}
+GROUP BY ?resource
+ORDER BY ?resource
+LIMIT {limit + 1} OFFSET {offset}"""
+
+
+def credential_details_query(resources: Iterable[str]) -> str:
+    """The competencies and required credentials of each of the given resources."""
+    values = " ".join(iri(value) for value in resources)
+    return f"""{PREFIXES}
+SELECT DISTINCT ?resource ?relation ?target ?ctid ?label WHERE {{
+  VALUES ?resource {{ {values} }}
+  {{
+    ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?target .
+    BIND("teaches" AS ?relation)
+  }} UNION {{
+    ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?target .
+    BIND("assesses" AS ?relation)
+  }} UNION {{
+    ?resource ceterms:requires/ceterms:targetCompetency ?required .
+    ?required ceterms:targetNode? ?target .
+    BIND("requiresCompetency" AS ?relation)
+  }} UNION {{
+    ?resource ceterms:requires/ceterms:targetCredential ?target .
+    BIND("requiresCredential" AS ?relation)
+  }}
+  FILTER(isIRI(?target))
+  OPTIONAL {{ ?target ceterms:ctid ?ctid }}
+  OPTIONAL {{ ?target ceasn:competencyText|ceterms:name ?label }}
+}}
+ORDER BY ?resource ?relation ?target"""
+
+
+def transfer_values_query(ctid: str, limit: int, offset: int) -> str:
+    """Transfer value profiles whose source (``from``) or target (``for``) is this resource."""
+    return f"""{PREFIXES}
+SELECT ?profile ?ctid ?name ?direction ?counterpart ?counterpartCtid ?counterpartName
+       ?value ?unit WHERE {{
+  {{
+    SELECT DISTINCT ?profile ?direction WHERE {{
+      {resource_by_ctid(ctid)}
+      {{
+        ?profile ceterms:transferValueFrom ?resource .
+        BIND("from" AS ?direction)
+      }} UNION {{
+        ?profile ceterms:transferValueFor ?resource .
+        BIND("for" AS ?direction)
+      }}
+    }}
+    ORDER BY ?profile ?direction
+    LIMIT {limit + 1} OFFSET {offset}
+  }}
+  ?profile ceterms:ctid ?ctid .
+  OPTIONAL {{ ?profile ceterms:name ?name }}
+  OPTIONAL {{
+    ?profile ?counterpartLink ?counterpart .
+    FILTER(
+      (?direction = "from" && ?counterpartLink = ceterms:transferValueFor)
+      || (?direction = "for" && ?counterpartLink = ceterms:transferValueFrom)
+    )
+    OPTIONAL {{ ?counterpart ceterms:ctid ?counterpartCtid }}
+    OPTIONAL {{ ?counterpart ceterms:name ?counterpartName }}
+  }}
+  OPTIONAL {{
+    ?profile ceterms:transferValue ?valueProfile .
+    OPTIONAL {{ ?valueProfile schema:value ?value }}
+    OPTIONAL {{ ?valueProfile ceterms:creditUnitType ?unitAlignment }}
+    OPTIONAL {{ ?unitAlignment ceterms:targetNodeName ?unitName }}
+    OPTIONAL {{ ?unitAlignment ceterms:targetNode ?unitNode }}
+    BIND(COALESCE(?unitName, STR(?unitNode)) AS ?unit)
+  }}
+}}
+ORDER BY ?profile ?counterpart"""
+
+
+def known_codes_query() -> str:
+    """Every occupation in the store with its codes and names, for suggestions."""
+    return f"""{PREFIXES}
+SELECT ?code (SAMPLE(?name_) AS ?name) WHERE {{
+  ?occupation a ceterms:Occupation ;
+    ceterms:occupationType/ceterms:codedNotation ?code .
+  OPTIONAL {{ ?occupation ceterms:name ?name_ }}
+}}
+GROUP BY ?code"""
+
+
+def code_in_use_query(code: OccupationCode) -> str:
+    """ASK whether any alignment in the store uses a code that ``code`` covers."""
+    return f"""{PREFIXES}
+ASK {{
+  ?alignment ceterms:codedNotation ?code .
+  ?resource ceterms:occupationType ?alignment .
+  {code.filter("code")}
+}}"""
+
+
+def search_query(words: list[str], types: Iterable[str], language: str | None) -> str:
+    """A SPARQL approximation of ``/search``: every word in a name, description or
+    competency text, optionally of given types and in a language, ordered by name.
+
+    The API ranks with a full-text index (BM25) and stems words; SPARQL has
+    neither, so this text finds the exact word forms and does not rank.
+    """
+    conditions = "\n  ".join(
+        f"FILTER(CONTAINS(LCASE(STR(?text)), {literal(word.lower())}))" for word in words
+    )
+    type_values = " ".join(sorted(types))
+    type_filter = f"?resource a ?type . VALUES ?type {{ {type_values} }}" if type_values else ""
+    language_filter = f"FILTER(LANGMATCHES(LANG(?text), {literal(language)}))" if language else ""
+    return f"""{PREFIXES}
+SELECT DISTINCT ?resource ?ctid ?name WHERE {{
+  ?resource ceterms:ctid ?ctid ;
+    ceterms:name|ceterms:description|ceasn:competencyText|ceasn:competencyLabel ?text .
+  {conditions}
+  {language_filter}
+  {type_filter}
+  OPTIONAL {{ ?resource ceterms:name|ceasn:competencyLabel ?name }}
+}}
+ORDER BY ?name
+LIMIT 100"""
+
+
+# --- Named queries, for GET /queries ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A question with its parameters, its HTTP endpoint and the SPARQL text it runs."""
+
+    name: str
+    description: str
+    endpoint: str
+    parameters: dict[str, str]
+    build: Callable[..., str] = field(repr=False)
+    example: dict[str, str] = field(default_factory=dict)
+
+
+class ClassHierarchy:
+    """Subclasses of CTDL classes, read from the pinned schema encodings."""
+
+    def __init__(self, encodings: Iterable[dict[str, Any]]) -> None:
+        self._children: dict[str, set[str]] = {}
+        self._parents: dict[str, set[str]] = {}
+        for encoding in encodings:
+            for node in encoding.get("@graph", []):
+                for parent in _as_list(node.get("rdfs:subClassOf")):
+                    self._children.setdefault(parent, set()).add(node["@id"])
+                    self._parents.setdefault(node["@id"], set()).add(parent)
+
+    def descendants(self, name: str) -> set[str]:
+        """The class and every subclass, transitively, as compact names (``ceterms:Badge``)."""
+        found = {name}
+        pending = [name]
+        while pending:
+            for child in self._children.get(pending.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+        return found
+
+    def ancestors(self, name: str) -> set[str]:
+        """The class and every superclass, transitively."""
+        found = {name}
+        pending = [name]
+        while pending:
+            for parent in self._parents.get(pending.pop(), ()):
+                if parent not in found:
+                    found.add(parent)
+                    pending.append(parent)
+        return found
+
+    def learning_classes(self) -> set[str]:
+        """Every class whose instances can prepare someone for an occupation."""
+        return set().union(*(self.descendants(root) for root in LEARNING_ROOTS))
+
+
+def schema_encodings(cache: Any) -> list[dict[str, Any]]:
+    """The pinned CTDL and CTDL-ASN schema encodings, as JSON."""
+    return [cache.load_json(CTDL_SCHEMA_URL), cache.load_json(CTDLASN_SCHEMA_URL)]
+
+
+def compact(iri: str) -> str:
+    """Shorten a CTDL IRI to ``ceterms:``/``ceasn:`` form; leave other IRIs whole."""
+    for prefix, namespace in (("ceterms", CETERMS), ("ceasn", CEASN)):
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def page_bounds(limit: Any, offset: Any) -> tuple[int, int]:
+    """Validate paging parameters: ``limit`` 1..500 (default 50), ``offset`` 0 or more."""
+    try:
+        size = DEFAULT_PAGE_SIZE if limit in (None, "") else int(limit)
+        start = 0 if offset in (None, "") else int(offset)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequest(
+            f"limit and offset must be whole numbers (got limit={limit!r}, offset={offset!r})"
+        ) from exc
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {size}", limit=size)
+    if start < 0:
+        raise InvalidRequest(f"offset must be 0 or more, not {start}", offset=start)
+    return size, start

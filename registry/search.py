@@ -1,0 +1,284 @@
+"""Full-text search over names, descriptions, competency text and keywords.
+
+Oxigraph has no text index, so the registry keeps one beside the store: an
+SQLite FTS5 table (``search.sqlite3`` in the store folder, in memory without
+one), ranked with BM25 and stemmed with the Porter stemmer over Unicode
+words, accents folded. Each resource with a CTID gets one entry per language
+of its text; the entry also records the resource's CTDL classes and their
+superclasses, so a search for ``ceterms:Credential`` finds certificates.
+
+The index is derived data. The publisher updates it after each store write,
+and at start-up ``sync`` re-indexes every document whose applied version
+differs from the one indexed, so a crash between the two writes heals itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+CETERMS = "https://purl.org/ctdl/terms/"
+CEASN = "https://purl.org/ctdlasn/terms/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+CTID = CETERMS + "ctid"
+
+# Which statements fill which column; BM25 weighs the columns in this order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": (CETERMS + "name", CEASN + "name", CEASN + "competencyLabel"),
+    "text": (CEASN + "competencyText",),
+    "keywords": (CETERMS + "keyword", CEASN + "conceptKeyword", CETERMS + "alternateName"),
+    "description": (CETERMS + "description", CEASN + "description"),
+}
+WEIGHTS = (10.0, 6.0, 3.0, 1.0)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    rowid INTEGER PRIMARY KEY,
+    document TEXT NOT NULL,
+    iri TEXT NOT NULL,
+    ctid TEXT NOT NULL,
+    classes TEXT NOT NULL,
+    types TEXT NOT NULL,
+    language TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_document ON entries (document);
+CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
+    name, text, keywords, description,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS indexed (
+    document TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class SearchIndex:
+    """The FTS5 index of one store; ``types_of`` maps a class IRI to it and its superclasses."""
+
+    def __init__(self, path: Path | None, types_of: Callable[[str], Iterable[str]]) -> None:
+        target = str(path) if path is not None else ":memory:"
+        self._connection = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._types_of = types_of
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    # Writing
+
+    def index(self, document: str, version: int, triples: Iterable[ox.Triple]) -> None:
+        """Replace the entries of one document with those of its new version."""
+        entries = list(self._entries(triples))
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._delete(document)
+                for iri, ctid, classes, types, language, columns in entries:
+                    cursor = self._connection.execute(
+                        "INSERT INTO entries (document, iri, ctid, classes, types, language)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (document, iri, ctid, classes, types, language),
+                    )
+                    self._connection.execute(
+                        "INSERT INTO texts (rowid, name, text, keywords, description)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (cursor.lastrowid, *(columns[c] for c in COLUMNS)),
+                    )
+                self._connection.execute(
+                    "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+                    (document, version),
+                )
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
+
+    def remove(self, document: str, version: int) -> None:
+        """Drop a deleted document's entries, remembering the version of the delete."""
+        with self._lock:
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._delete(document)
+            self._connection.execute(
+                "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+                (document, version),
+            )
+            self._connection.execute("COMMIT")
+
+    def _delete(self, document: str) -> None:
+        rowids = [
+            (row[0],)
+            for row in self._connection.execute(
+                "SELECT rowid FROM entries WHERE document = ?", (document,)
+            )
+        ]
+        self._connection.executemany("DELETE FROM texts WHERE rowid = ?", rowids)
+        self._connection.execute("DELETE FROM entries WHERE document = ?", (document,))
+
+    def indexed_versions(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._connection.execute("SELECT document, version FROM indexed"))
+
+    def sync(
+        self,
+        applied: dict[str, tuple[int, str]],
+        triples_of: Callable[[str], list[ox.Triple] | None],
+    ) -> int:
+        """Re-index every document whose applied version is not the indexed one.
+
+        ``applied`` maps each document CTID to its latest applied version and
+        action (``publish`` or ``delete``). Returns how many were re-indexed.
+        """
+        indexed = self.indexed_versions()
+        stale = [ctid for ctid, (version, _) in applied.items() if indexed.get(ctid) != version]
+        for ctid in stale:
+            version, action = applied[ctid]
+            triples = triples_of(ctid) if action == "publish" else None
+            if triples is None:
+                self.remove(ctid, version)
+            else:
+                self.index(ctid, version, triples)
+        if stale:
+            log.info("search index: re-indexed %d documents", len(stale))
+        return len(stale)
+
+    def _entries(
+        self, triples: Iterable[ox.Triple]
+    ) -> Iterable[tuple[str, str, str, str, str, dict[str, str]]]:
+        """One entry per resource with a CTID and per language of its text."""
+        ctids: dict[str, str] = {}
+        classes: dict[str, set[str]] = defaultdict(set)
+        types: dict[str, set[str]] = defaultdict(set)
+        texts: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        column_of = {iri: column for column, iris in COLUMNS.items() for iri in iris}
+        for triple in triples:
+            if not isinstance(triple.subject, ox.NamedNode):
+                continue
+            subject, predicate = triple.subject.value, triple.predicate.value
+            if predicate == CTID:
+                ctids[subject] = triple.object.value
+            elif predicate == RDF_TYPE:
+                classes[subject].add(_compact(triple.object.value))
+                types[subject].update(self._types_of(triple.object.value))
+            elif predicate in column_of and isinstance(triple.object, ox.Literal):
+                language = (triple.object.language or "").lower()
+                texts[(subject, language)][column_of[predicate]].append(triple.object.value)
+        for (subject, language), columns in texts.items():
+            if subject in ctids:
+                joined = {column: "\n".join(columns.get(column, [])) for column in COLUMNS}
+                type_list = f" {' '.join(sorted(types[subject]))} "
+                asserted = " ".join(sorted(classes[subject]))
+                yield subject, ctids[subject], asserted, type_list, language, joined
+
+    # Reading
+
+    def search(
+        self,
+        text: str,
+        limit: int,
+        offset: int,
+        types: list[str] | None = None,
+        language: str | None = None,
+        within: set[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return up to ``limit + 1`` ranked hits from ``offset`` and the total count.
+
+        Each resource appears once, with its best-ranked language entry.
+        """
+        match = match_expression(text)
+        conditions, parameters = _conditions(types, language, within)
+        hits_sql = (
+            "WITH hits AS MATERIALIZED (SELECT rowid, bm25(texts, ?, ?, ?, ?) AS score,"
+            " snippet(texts, -1, '[', ']', '...', 16) AS snippet,"
+            " highlight(texts, 0, '', '') AS name FROM texts WHERE texts MATCH ?)"
+        )
+        query = (
+            f"{hits_sql} SELECT e.iri, e.ctid, e.classes, e.language, h.name, h.snippet,"
+            f" MIN(h.score) AS score FROM hits h JOIN entries e ON e.rowid = h.rowid"
+            f" {conditions} GROUP BY e.iri ORDER BY score, e.iri LIMIT ? OFFSET ?"
+        )
+        count = (
+            f"{hits_sql} SELECT COUNT(DISTINCT e.iri) FROM hits h"
+            f" JOIN entries e ON e.rowid = h.rowid {conditions}"
+        )
+        head = [*WEIGHTS, match]
+        with self._lock:
+            rows = self._connection.execute(query, [*head, *parameters, limit + 1, offset])
+            hits = [_hit(row) for row in rows.fetchall()]
+            total = self._connection.execute(count, [*head, *parameters]).fetchone()[0]
+        return hits, total
+
+
+def match_expression(text: str) -> str:
+    """Turn what a person typed into an FTS5 query: every word must occur; the last
+    word may be the start of a longer one. Operators typed by the user are words."""
+    words = _WORD.findall(text or "")
+    if not words:
+        raise InvalidRequest(
+            "the search needs at least one word in the q parameter, e.g. /search?q=nursing",
+            q=text,
+        )
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def query_words(text: str) -> list[str]:
+    return _WORD.findall(text or "")
+
+
+def _conditions(
+    types: list[str] | None, language: str | None, within: set[str] | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    parameters: list[Any] = []
+    if types:
+        clauses.append("(" + " OR ".join("instr(e.types, ?) > 0" for _ in types) + ")")
+        parameters.extend(f" {name} " for name in types)
+    if language:
+        clauses.append("(e.language = ? OR e.language LIKE ?)")
+        parameters.extend([language.lower(), f"{language.lower()}-%"])
+    if within is not None:
+        clauses.append("e.iri IN (SELECT value FROM json_each(?))")
+        parameters.append(json.dumps(sorted(within)))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+
+
+def _compact(iri: str) -> str:
+    for prefix, namespace in (("ceterms", CETERMS), ("ceasn", CEASN)):
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri
+
+
+def _hit(row: tuple[Any, ...]) -> dict[str, Any]:
+    iri, ctid, classes, language, name, snippet, score = row
+    hit = {
+        "@id": iri,
+        "@type": classes.split(),
+        "ctid": ctid,
+        "name": name.split("\n")[0] if name else None,
+        "language": language or None,
+        "snippet": snippet,
+        "score": round(-score, 4),
+    }
+    return {key: value for key, value in hit.items() if value not in (None, "")}
