@@ -39,8 +39,12 @@ GARBLED_PATTERNS = [
     (re.compile("[\u0080-\u009f]"), "a C1 control character, usually a byte in another encoding"),
     (re.compile("Ã[\u0080-\u00bf]|â€|Â[\u00a0-\u00bf]"), "UTF-8 text decoded as Latin-1"),
     (
-        re.compile(r"(?<=\d)[ÐÑ](?=\d)|(?<= )[ÐÑ](?= )"),
+        re.compile(r"(?<=\d)[ÐÑ](?=[\dA-Z])|(?<= )[ÐÑ](?= )"),
         "a Mac Roman dash (– or —) decoded as Latin-1 (Ð or Ñ)",
+    ),
+    (
+        re.compile(r"(?<=[a-z])É(?=[\s).,\"]|$)|(?<=[a-z])Õ(?=[a-z])"),
+        "a Mac Roman ellipsis or apostrophe (… or ’) decoded as Latin-1 (É or Õ)",
     ),
     (
         re.compile(r"(?<=[A-Za-z])\?(?=[-A-Za-z])"),

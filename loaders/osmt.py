@@ -49,7 +49,6 @@ from loaders.competency_documents import (
     PUBLICATION_STATUS,
     Findings,
     LoadError,
-    at,
     clean_text,
     compact,
     date_only,
@@ -215,7 +214,7 @@ def read_csv(text: str, file_name: str) -> dict[str, Any] | str:
 
 def _csv_skill(row: dict[str, Any], file_name: str) -> dict[str, Any]:
     """Return one CSV row as an RSD-shaped dict; multi-valued cells are ``;``-separated."""
-    skill: dict[str, Any] = {"occupations": [], "alignments": [], "csv": True}
+    skill: dict[str, Any] = {"occupations": [], "alignments": [], "columns": {}}
     alignments: dict[str, dict[str, str]] = {}
     for column, value in row.items():
         value = (value or "").strip()
@@ -223,11 +222,14 @@ def _csv_skill(row: dict[str, Any], file_name: str) -> dict[str, Any]:
             continue
         if column in CSV_OCCUPATIONS:
             skill["occupations"] += [{"code": code.strip()} for code in value.split(";")]
+            skill["columns"]["occupations"] = column
         elif (match := CSV_ALIGNMENT.match(column)) is not None:
             part = match.group(2) or "URL"
             alignments.setdefault(match.group(1) or "1", {})[part] = value
+            skill["columns"]["alignments"] = column
         elif column in CSV_COLUMNS:
             skill[CSV_COLUMNS[column]] = _csv_values(CSV_COLUMNS[column], value)
+            skill["columns"][CSV_COLUMNS[column]] = column
         else:
             skill.setdefault("unknown columns", []).append(column)
     for alignment in alignments.values():
@@ -287,14 +289,14 @@ def _unique_skills(
         identifier = skill.get("id")
         if not isinstance(identifier, str) or not identifier.strip():
             findings.warn(
-                at(path, "id"),
+                _where(skill, path, "id"),
                 "the skill has no id (or, in a CSV file, no skill name), so it gets no stable "
                 "CTID and was skipped",
             )
             continue
         if identifier in kept:
             findings.warn(
-                at(path, "id"),
+                _where(skill, path, "id"),
                 f"id {identifier} repeats the skill at {kept[identifier][1]}; this one was skipped",
             )
             continue
@@ -374,9 +376,13 @@ def _competency_node(
     identifier = skill["id"].strip()
     ctid = derived_ctid(SCHEME, identifier)
     _report_unknown_fields(skill, path, findings)
-    statement = clean_text(skill.get("skillStatement"), at(path, "skillStatement"), findings)
+    statement = clean_text(
+        skill.get("skillStatement"), _where(skill, path, "skillStatement"), findings
+    )
     if not statement:
-        raise LoadError(f"{at(path, 'skillStatement')} is missing: every competency needs its text")
+        raise LoadError(
+            f"{_where(skill, path, 'skillStatement')} is missing: every competency needs its text"
+        )
     node = {
         "@id": resource_iri(ctid),
         "@type": "ceasn:Competency",
@@ -385,29 +391,37 @@ def _competency_node(
         "ceasn:isTopChildOf": framework_iri,
         "ceasn:competencyText": language_map(statement, DEFAULT_LANGUAGE),
         "ceasn:competencyLabel": language_map(
-            clean_text(skill.get("skillName"), at(path, "skillName"), findings), DEFAULT_LANGUAGE
+            clean_text(skill.get("skillName"), _where(skill, path, "skillName"), findings),
+            DEFAULT_LANGUAGE,
         ),
         "ceasn:competencyCategory": language_map(
             text_list(
-                skill.get("categories") or skill.get("category"), at(path, "categories"), findings
+                skill.get("categories") or skill.get("category"),
+                _where(skill, path, "categories"),
+                findings,
             ),
             DEFAULT_LANGUAGE,
         ),
         "ceasn:conceptKeyword": language_map(
-            text_list(skill.get("keywords"), at(path, "keywords"), findings), DEFAULT_LANGUAGE
+            text_list(skill.get("keywords"), _where(skill, path, "keywords"), findings),
+            DEFAULT_LANGUAGE,
         ),
         "ceasn:author": text_list(
-            skill.get("authors") or skill.get("author"), at(path, "authors"), findings
+            skill.get("authors") or skill.get("author"), _where(skill, path, "authors"), findings
         ),
         "ceasn:creator": _iri(skill.get("creator")),
         "ceasn:identifier": identifier if "://" in identifier else None,
-        "ceasn:publicationStatusType": _status(skill.get("status"), at(path, "status"), findings),
-        "ceasn:dateCreated": date_only(
-            skill.get("creationDate"), at(path, "creationDate"), findings
+        "ceasn:publicationStatusType": _status(
+            skill.get("status"), _where(skill, path, "status"), findings
         ),
-        "ceasn:dateModified": date_time(skill.get("updateDate"), at(path, "updateDate"), findings),
+        "ceasn:dateCreated": date_only(
+            skill.get("creationDate"), _where(skill, path, "creationDate"), findings
+        ),
+        "ceasn:dateModified": date_time(
+            skill.get("updateDate"), _where(skill, path, "updateDate"), findings
+        ),
         "ceasn:alignTo": _alignments(skill, path, findings),
-        "ceterms:occupationType": _occupations(skill.get("occupations"), path, findings),
+        "ceterms:occupationType": _occupations(skill, path, findings),
     }
     return node
 
@@ -422,7 +436,7 @@ def _collection_iris(skill: dict[str, Any], path: str, findings: Findings) -> li
             iris.append(resource_iri(derived_ctid(SCHEME, f"{base}/collections/{uuid}")))
             continue
         findings.warn(
-            f"{at(path, 'collections')}[{index}]",
+            _where(skill, path, "collections", index),
             f"collection {collection!r} has no uuid, so its framework cannot be named; not kept",
         )
     return iris
@@ -433,7 +447,7 @@ def _alignments(skill: dict[str, Any], path: str, findings: Findings) -> list[st
     iris: list[str] = []
     for field_name in ("alignments", "standards"):
         for index, entry in enumerate(skill.get(field_name) or []):
-            key = f"{at(path, field_name)}[{index}]"
+            key = _where(skill, path, field_name, index)
             entry = entry if isinstance(entry, dict) else {"skillName": entry}
             iri = _iri(entry.get("id"))
             name = entry.get("skillName")
@@ -456,11 +470,11 @@ def _alignments(skill: dict[str, Any], path: str, findings: Findings) -> list[st
     return iris
 
 
-def _occupations(occupations: Any, path: str, findings: Findings) -> list[dict[str, Any]]:
+def _occupations(skill: dict[str, Any], path: str, findings: Findings) -> list[dict[str, Any]]:
     """Return one ``ceterms:occupationType`` alignment object per distinct occupation code."""
     found: dict[str, dict[str, Any]] = {}
-    for index, occupation in enumerate(occupations or []):
-        key = f"{at(path, 'occupations')}[{index}]"
+    for index, occupation in enumerate(skill.get("occupations") or []):
+        key = _where(skill, path, "occupations", index)
         if not isinstance(occupation, dict):
             findings.warn(key, "an occupation must be an object with a code; skipped")
             continue
@@ -527,6 +541,13 @@ def _occupation_alignment(
     )
 
 
+def _where(skill: dict[str, Any], path: str, name: str, index: int | None = None) -> str:
+    """Return the location of a skill field: a JSON path, or a CSV line and column."""
+    if "columns" in skill:
+        return f"{path}, column {skill['columns'].get(name, name)}"
+    return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
+
+
 def _status(value: Any, key: str, findings: Findings) -> str | None:
     if not isinstance(value, str) or not value:
         return None
@@ -549,11 +570,17 @@ def _report_unknown_fields(skill: dict[str, Any], path: str, findings: Findings)
             f"column {column}", path, f"column {column!r} is not an OSMT import column; not kept"
         )
     for name, value in skill.items():
-        if name in SKILL_FIELDS or name in ("csv", "unknown columns") or value in (None, "", []):
+        if (
+            name in SKILL_FIELDS
+            or name in ("columns", "unknown columns")
+            or value in (None, "", [])
+        ):
             continue
         reason = (
             "has no CTDL-ASN term on a competency"
             if name in SKILL_FIELDS_WITHOUT_TERM
             else "is not an OSMT field this loader maps"
         )
-        findings.note(f"field {name}", at(path, name), f"skill field {name!r} {reason}; not kept")
+        findings.note(
+            f"field {name}", _where(skill, path, name), f"skill field {name!r} {reason}; not kept"
+        )
