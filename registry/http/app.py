@@ -10,6 +10,7 @@ from flask import Flask, g, request
 
 from registry.config import Settings
 from registry.http.employer import employer
+from registry.http.openapi import openapi
 from registry.http.problems import register_error_handlers
 from registry.http.publishing import publishing
 from registry.http.resources import resources
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.register_blueprint(sparql)
     app.register_blueprint(publishing)
     app.register_blueprint(employer)
+    app.register_blueprint(openapi)
     app.before_request(_start_timer)
     app.after_request(_log_request)
     return app
