@@ -60,7 +60,6 @@ from loaders.occupations_common import (
     duplicate_error,
     graph_document,
     header_columns,
-    iri,
     parse,
     read_table,
     resource_iri,
@@ -488,8 +487,8 @@ def _framework_document(folder: Folder) -> dict[str, Any]:
         ),
         "ceasn:inLanguage": "en",
         "ceasn:publisherName": text(PUBLISHER),
-        "ceasn:source": iri(ESCO_HOME),
-        "ceasn:hasTopChild": [iri(skill.iri) for skill in skills],
+        "ceasn:source": ESCO_HOME,
+        "ceasn:hasTopChild": [skill.iri for skill in skills],
     }
     return graph_document(ctid, [framework, *(_competency(folder, s) for s in skills)])
 
@@ -501,9 +500,9 @@ def _competency(folder: Folder, skill: Skill) -> dict[str, Any]:
         "ceterms:ctid": esco_ctid(skill.uri),
         "ceasn:competencyLabel": text(skill.label),
         "ceasn:competencyText": text(skill.description or skill.label),
-        "ceasn:isPartOf": iri(folder.framework_iri),
-        "ceasn:isTopChildOf": iri(folder.framework_iri),
-        "ceasn:exactAlignment": iri(skill.uri),
+        "ceasn:isPartOf": folder.framework_iri,
+        "ceasn:isTopChildOf": folder.framework_iri,
+        "ceasn:exactAlignment": skill.uri,
     }
     if skill.skill_type:
         node["ceasn:competencyCategory"] = text(skill.skill_type)
@@ -522,7 +521,7 @@ def _occupation_document(
         "@type": "ceterms:Occupation",
         "ceterms:ctid": ctid,
         "ceterms:name": text(label),
-        "ceterms:sameAs": iri(uri),
+        "ceterms:sameAs": uri,
         "ceterms:occupationType": _occupation_types(folder, row, uri, warnings),
     }
     description = row.get("description") or row.get("definition")
@@ -530,7 +529,7 @@ def _occupation_document(
         node["ceterms:description"] = text(description)
     alternate = _alternate_names(row.get("altLabels"), label)
     if alternate:
-        node["ceterms:alternateName"] = [text(name) for name in alternate]
+        node["ceterms:alternateName"] = text(alternate)
     _add_onet_similarity(folder, uri, node)
     _add_skills(folder, uri, node)
     return graph_document(ctid, [node]), warnings
@@ -574,7 +573,7 @@ def _alternate_names(alt_labels: str, label: str) -> list[str]:
 def _add_onet_similarity(folder: Folder, uri: str, node: dict[str, Any]) -> None:
     match = folder.crosswalk.get(uri)
     if match is not None and folder.onet_codes and match.code in folder.onet_codes:
-        node["ceterms:isSimilarTo"] = [iri(onet_iri(match.code))]
+        node["ceterms:isSimilarTo"] = [onet_iri(match.code)]
 
 
 def _add_skills(folder: Folder, uri: str, node: dict[str, Any]) -> None:
@@ -583,7 +582,7 @@ def _add_skills(folder: Folder, uri: str, node: dict[str, Any]) -> None:
     for relation in relations:
         term = EMBODIED.get(relation.skill_type)
         if relation.kind == "essential" and term:
-            node.setdefault(term, []).append(iri(relation.skill.iri))
+            node.setdefault(term, []).append(relation.skill.iri)
     if relations:
         node["ceterms:targetCompetency"] = [_skill_alignment(folder, r) for r in relations]
 
@@ -591,9 +590,9 @@ def _add_skills(folder: Folder, uri: str, node: dict[str, Any]) -> None:
 def _skill_alignment(folder: Folder, relation: Relation) -> dict[str, Any]:
     return {
         "@type": "ceterms:CredentialAlignmentObject",
-        "ceterms:targetNode": iri(relation.skill.iri),
+        "ceterms:targetNode": relation.skill.iri,
         "ceterms:targetNodeName": text(relation.skill.label),
-        "ceterms:alignmentType": iri(RELATION_TYPES[relation.kind]),
-        "ceterms:framework": iri(folder.framework_iri),
+        "ceterms:alignmentType": RELATION_TYPES[relation.kind],
+        "ceterms:framework": folder.framework_iri,
         "ceterms:frameworkName": text(f"ESCO skills {folder.version}"),
     }

@@ -29,7 +29,6 @@ from loaders.occupations_common import (
     alignment,
     duplicate_error,
     graph_document,
-    iri,
     parse,
     resource_iri,
     text,
@@ -111,7 +110,7 @@ def _document(row: Row, code: str) -> dict[str, Any]:
         "ceterms:occupationType": [
             alignment(code, title, FRAMEWORK, FRAMEWORK_NAME, ONLINE_SUMMARY + code),
         ],
-        "ceterms:isSpecializationOf": [iri(resource_iri(soc_ctid(code[:7])))],
+        "ceterms:isSpecializationOf": [resource_iri(soc_ctid(code[:7]))],
     }
     if row.get("Description"):
         node["ceterms:description"] = text(row.get("Description"))

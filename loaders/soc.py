@@ -40,7 +40,6 @@ from loaders.occupations_common import (
     alignment,
     duplicate_error,
     graph_document,
-    iri,
     parse,
     resource_iri,
     text,
@@ -194,9 +193,9 @@ def _document(entry: SocEntry) -> dict[str, Any]:
     if description:
         node["ceterms:description"] = text(description)
     if entry.parent is not None:
-        node["ceterms:isSpecializationOf"] = [iri(resource_iri(entry.parent.ctid))]
+        node["ceterms:isSpecializationOf"] = [resource_iri(entry.parent.ctid)]
     if entry.children:
-        node["ceterms:hasSpecialization"] = [iri(resource_iri(c.ctid)) for c in entry.children]
+        node["ceterms:hasSpecialization"] = [resource_iri(c.ctid) for c in entry.children]
     return graph_document(entry.ctid, [node])
 
 
