@@ -9,8 +9,8 @@ is loaded.
 Mapping decisions:
 
 - Hierarchy: an ``isChildOf`` association to an item becomes ``ceasn:isChildOf``
-  on the child and ``ceasn:hasChild`` on the parent; one to the CFDocument
-  becomes ``ceasn:isTopChildOf`` and the framework's ``ceasn:hasTopChild``.
+  on the child and ``ceasn:hasChild`` on the parent. An ``isChildOf`` to the
+  CFDocument becomes ``ceasn:isTopChildOf`` and the framework's ``ceasn:hasTopChild``.
 - Ordering: ``ceasn:listID`` is the item's ``listEnumeration`` when it has one
   (CASE and CTDL-ASN define the two terms alike); otherwise it is the item's
   1-based position among its siblings, ordered as OpenSALT orders them: by
@@ -55,11 +55,13 @@ from loaders.competency_documents import (
     framework_graph,
     language_map,
     natural_key,
+    read_text,
     resource_iri,
     text_list,
     to_document,
 )
 from registry.ctid import derived_ctid
+from registry.ingest import IngestWarning
 
 SCHEME = "case"
 
@@ -157,15 +159,23 @@ class Tree:
     # Each item's humanCodingScheme and position in the file, the later sort keys.
     codes: dict[str, str | None] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
+    _children: dict[str | None, list[str]] | None = None
 
     def children(self, parent: str | None) -> list[str]:
         """Return the children of ``parent`` (``None``: the framework) in CASE order.
 
         OpenSALT orders siblings by the isChildOf association's sequenceNumber,
-        then by humanCodingScheme, then by their order in the file.
+        then by humanCodingScheme, then by their order in the file. The index is
+        built on the first call, so all links must be added before it.
         """
-        children = [child for child, parents in self.parents.items() if parent in parents]
-        return sorted(children, key=lambda child: self._order(parent, child))
+        if self._children is None:
+            self._children = {}
+            for child, parents in self.parents.items():
+                for each in parents:
+                    self._children.setdefault(each, []).append(child)
+            for key, children in self._children.items():
+                children.sort(key=lambda child, key=key: self._order(key, child))
+        return self._children.get(parent, [])
 
     def _order(self, parent: str | None, child: str) -> tuple:
         sequence = self.sequence.get((parent, child))
@@ -214,7 +224,7 @@ class CaseLoader(Loader):
         if earlier and earlier != document.source:
             document.warnings.insert(
                 0,
-                _warning(
+                IngestWarning(
                     document.source,
                     "$.CFDocument.identifier",
                     f"{earlier} has the same CFDocument identifier, so both get CTID "
@@ -225,31 +235,7 @@ class CaseLoader(Loader):
         self._loaded[document.ctid] = document.source
 
 
-def _warning(source: str, key: str, message: str) -> Any:
-    from registry.ingest import IngestWarning
-
-    return IngestWarning(source, key, message)
-
-
 # Reading ---------------------------------------------------------------------------------
-
-
-def read_text(path: Path, findings: Findings) -> str:
-    """Read a file as UTF-8; read Windows-1252 instead, with a warning, if it is not UTF-8."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read the file: {exc.strerror}") from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        findings.warn(
-            f"line {line}",
-            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "it was read as Windows-1252; save it as UTF-8",
-        )
-        return data.decode("cp1252", errors="replace")
 
 
 def read_package(text: str) -> Package | str:
@@ -407,6 +393,7 @@ def _index_items(package: Package, findings: Findings) -> dict[str, tuple[dict, 
             )
             continue
         identifier = identifier.strip()
+        _check_document_link(item, path, package, findings)
         if identifier in items:
             findings.warn(
                 at(path, "identifier"),
@@ -416,6 +403,20 @@ def _index_items(package: Package, findings: Findings) -> dict[str, tuple[dict, 
             continue
         items[identifier] = (item, path)
     return items
+
+
+def _check_document_link(
+    item: dict[str, Any], path: str, package: Package, findings: Findings
+) -> None:
+    """Report an item whose CFDocumentURI names another document than the package's."""
+    named = _node_identifier(item.get("CFDocumentURI"))
+    own = package.document.get("identifier")
+    if named and isinstance(own, str) and named != own.strip():
+        findings.warn(
+            at(path, "CFDocumentURI"),
+            f"the CFItem names CFDocument {named}, but the package's CFDocument is {own}; "
+            "it was loaded as a member of this package's framework",
+        )
 
 
 def _retarget_csv_roots(package: Package, document_id: str) -> None:

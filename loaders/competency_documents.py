@@ -7,9 +7,9 @@ the source identifiers (``registry.ctid.derived_ctid``). The JSON-LD goes
 through ``registry.ingest.parse_json_document``, so a loaded framework is
 read exactly as a published one would be.
 
-``Findings`` collects what the source held but CTDL could not take, and bad
-input that was skipped or kept with a doubt; each becomes a warning on the
-document naming the source location (JSON path or CSV line).
+``Findings`` collects what the source contained but CTDL could not take, and
+bad input that was skipped or kept with a doubt. Each becomes a warning on the
+document that names the source location (JSON path or CSV line).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from registry.errors import RegistryError
@@ -28,7 +29,7 @@ RESOURCE_BASE = "https://credentialengineregistry.org/resources/"
 GRAPH_BASE = "https://credentialengineregistry.org/graphs/"
 CONTEXT = [CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL]
 
-# Used to tag text when the source states no language; each loader says so in a warning.
+# The language tag of text whose source states no language. Each loader warns when it uses it.
 DEFAULT_LANGUAGE = "en"
 
 PUBLICATION_STATUS = "publicationStatus:"
@@ -55,7 +56,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class LoadError(Exception):
-    """A unit of input that cannot become a document; the message says why and what to fix."""
+    """A unit of input that cannot become a document. The message explains why and what to fix."""
 
 
 @dataclass
@@ -88,6 +89,24 @@ class Findings:
             for key, message, count in self.groups.values()
         ]
         return [*self.items, *grouped]
+
+
+def read_text(path: Path, findings: Findings) -> str:
+    """Read a file as UTF-8; read Windows-1252 instead, with a warning, if it is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read the file: {exc.strerror}") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        findings.warn(
+            f"line {line}",
+            f"the file is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "it was read as Windows-1252; save it as UTF-8",
+        )
+        return data.decode("cp1252", errors="replace")
 
 
 def at(path: str, name: str) -> str:

@@ -3,7 +3,7 @@
 Accepted files: a single RSD (``"type": "RichSkillDescriptor"``), a collection
 with embedded skills (``"type": "RichSkillCollection"``), a skill list (a JSON
 array of RSDs or RSD summaries), and batch-import CSV files with skill rows.
-OSMT's other API answers (category lists, audit logs, job-code searches) and
+OSMT's other API responses (category lists, audit logs, job-code searches) and
 header-only CSV templates are skipped with the reason.
 
 Every ``ceasn:Competency`` needs its framework, so:
@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 from loaders.base import Loader, Outcome
-from loaders.case import read_text
 from loaders.competency_documents import (
     DEFAULT_LANGUAGE,
     PUBLICATION_STATUS,
@@ -55,6 +54,7 @@ from loaders.competency_documents import (
     date_time,
     framework_graph,
     language_map,
+    read_text,
     resource_iri,
     text_list,
     to_document,
@@ -264,7 +264,9 @@ def build_graph(unit: dict[str, Any], file_name: str, findings: Findings) -> dic
     """Build the framework's ``/graph`` JSON-LD: a collection, or the file's loose skills."""
     skills = _unique_skills(unit["skills"], unit["paths"], findings)
     if not skills:
-        raise LoadError("the file holds no skill with an id; nothing to load")
+        raise LoadError(
+            "no skill in the file has an id, so nothing was loaded; give each skill its id URL"
+        )
     collection = unit["collection"]
     if collection is not None:
         framework = _collection_node(collection, findings)
@@ -347,7 +349,7 @@ def _report_collection_extras(collection: dict[str, Any], findings: Findings) ->
 
 
 def _file_framework(skills: list[tuple[dict[str, Any], str]], file_name: str) -> dict[str, Any]:
-    """Return the framework that holds the loose skills of one file."""
+    """Return the framework that contains the loose skills of one file."""
     instance = _instance(skills[0][0]["id"])
     identifier = f"{instance}#{file_name}"
     ctid = derived_ctid(SCHEME, identifier)

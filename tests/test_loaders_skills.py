@@ -226,7 +226,7 @@ def test_utf8_title_kept(case_outcomes: dict[str, Outcome]) -> None:
 
 
 def test_reused_document_identifier_reported(case_outcomes: dict[str, Outcome]) -> None:
-    """Five OpenSALT test files share one CFDocument UUID, so later ones say they replace it."""
+    """Five OpenSALT test files share one CFDocument UUID; later ones warn that they replace it."""
     names = [
         "opensalt-ItemTypeTestFramework.json",
         "opensalt-MarkdownFramework.json",
@@ -323,6 +323,7 @@ DOC = "d1000000-0000-0000-0000-000000000000"
 
 
 def test_case_associations_kept(skills_registry: Registry, tmp_path: Path) -> None:
+    """Each association type lands on the end and term ``ASSOCIATION_TERMS`` names."""
     data = package(
         [item(1), item(2), item(3)],
         [
@@ -334,28 +335,35 @@ def test_case_associations_kept(skills_registry: Registry, tmp_path: Path) -> No
             link("precedes", 2, 3),
             link("isPeerOf", 3, 2),
             link("exemplar", 3, "30000000-0000-0000-0000-000000000001"),
+            link("isPartOf", 3, 1, CFAssociationGroupingURI={"title": "Parts", "identifier": "g"}),
         ],
+        CFAssociationGroupings=[{"identifier": "g", "title": "Parts"}],
     )
+
     document = read_one(CaseLoader(skills_registry), write(tmp_path, "p.json", data)).document
+
     one, two, three = (iri("case", item(n)["identifier"]) for n in (1, 2, 3))
     outside = iri("case", "20000000-0000-0000-0000-000000000009")
     rows = select(
         document,
         """SELECT ?s ?p ?o WHERE { ?s ?p ?o . FILTER(?p IN (ceasn:exactAlignment,
-             ceasn:alignTo, ceasn:prerequisiteAlignment, ceasn:majorAlignment)) }""",
+             ceasn:alignTo, ceasn:prerequisiteAlignment, ceasn:majorAlignment,
+             ceasn:comprisedOf)) }""",
     )
     found = {(row["s"], row["p"].rsplit("/", 1)[1], row["o"]) for row in rows}
+    top = {row["c"] for row in select(document, "SELECT ?c WHERE { ?f ceasn:hasTopChild ?c }")}
     assert found == {
         (two, "exactAlignment", three),
         (two, "alignTo", outside),
         (three, "prerequisiteAlignment", two),
         (three, "majorAlignment", two),
+        (one, "comprisedOf", three),
     }
+    assert warning_at(document, "$.CFAssociations[8].CFAssociationGroupingURI", "'Parts'")
+    assert warning_at(document, "$.CFDefinitions.CFAssociationGroupings[0]", "'Parts'")
     assert warning_at(document, "$.CFAssociations[4]", "not in this package")
     assert warning_at(document, "$.CFAssociations[7].associationType", "'exemplar'")
-    assert one in {
-        row["c"] for row in select(document, "SELECT ?c WHERE { ?f ceasn:hasTopChild ?c }")
-    }
+    assert top == {one}
 
 
 def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -> None:
