@@ -6,7 +6,7 @@ ESCO to O*NET crosswalk and the O*NET-SOC 2019 list::
     registry load --format esco ../shared/data/esco/v1.1.1 \\
         ../shared/data/occupations/nesta-esco_onet_crosswalk_Nov2020.csv
 
-The folder holds ``occupations_en.csv`` and may hold ``ISCOGroups_en.csv``
+The folder contains ``occupations_en.csv`` and may contain ``ISCOGroups_en.csv``
 (the names of ISCO groups), a skills file (``skills_en.csv``, or the subset
 ``subset-ict_skills_en.csv``) and an occupation-skill relations file
 (``occupationSkillRelations_en.csv``, ``occupationSkillRelations.csv`` or
@@ -142,7 +142,7 @@ class CrosswalkMatch:
 
 @dataclass
 class Folder:
-    """What the loader read from one ESCO folder, and what went wrong reading it."""
+    """The contents read from one ESCO folder, and the problems found while reading it."""
 
     path: Path
     version: str
@@ -175,12 +175,17 @@ class EscoLoader(Loader):
     def discover(self, paths: Iterable[Path]) -> list[Path]:
         """Return the ESCO folders to read, and note the crosswalk and O*NET-SOC 2019 list.
 
-        A path that is neither is returned too, so that ``read`` reports it.
+        A folder without ``occupations_en.csv`` is read as the version folders
+        under it that have one (``esco/`` as ``esco/v1.1.1``). A path that is
+        none of these is returned too, so that ``read`` reports it.
         """
         units: list[Path] = []
         for path in paths:
             columns = header_columns(path) if path.is_file() else set()
-            if path.is_file() and path.name == OCCUPATIONS:
+            versions = _version_folders(path)
+            if versions:
+                units.extend(versions)
+            elif path.is_file() and path.name == OCCUPATIONS:
                 units.append(path.parent)
             elif set(CROSSWALK_COLUMNS) <= columns:
                 self.crosswalk = path
@@ -257,7 +262,7 @@ class EscoLoader(Loader):
 
 
 def _table(folder: Folder, path: Path, columns: tuple[str, ...]) -> Table:
-    """Read a CSV file of the folder; record its errors, or one error if columns are missing."""
+    """Read a CSV file of the folder and record its errors, or one error if columns are missing."""
     table = read_table(path)
     folder.problems.extend(table.errors)
     if table.header and not table.has_columns(columns):
@@ -286,7 +291,7 @@ def _read_isco_groups(folder: Folder) -> None:
 
 
 def _read_skills(folder: Folder) -> None:
-    """Read the skills file into ``folder.skills``; an empty skill type is a warning."""
+    """Read the skills file into ``folder.skills``. An empty skill type is a warning."""
     path = _first_present(folder.path, SKILLS)
     if path is None:
         return
@@ -336,7 +341,7 @@ def _read_relations(folder: Folder) -> None:
 
 
 def _read_relation(folder: Folder, row: Row) -> Relation | None:
-    """Check one relation row; record an error and return ``None`` if it is unusable."""
+    """Check one relation row. Record an error and return ``None`` if it is unusable."""
     occupation, kind, skill_uri = (
         row.get("occupationUri"),
         row.get("relationType"),
@@ -402,6 +407,13 @@ def _read_onet_codes(folder: Folder, crosswalk: Path, onet_list: Path | None) ->
         return None
     table = read_table(onet_list)
     return {row.get("O*NET-SOC Code") for row in table.rows}
+
+
+def _version_folders(path: Path) -> list[Path]:
+    """Return the subfolders of a folder that contain ``occupations_en.csv``, sorted."""
+    if not path.is_dir() or (path / OCCUPATIONS).is_file():
+        return []
+    return sorted(child for child in path.iterdir() if (child / OCCUPATIONS).is_file())
 
 
 def _onet_list_beside(crosswalk: Path) -> Path | None:
@@ -556,6 +568,15 @@ def _occupation_types(
             )
         )
     else:
+        if folder.isco_names and isco not in folder.isco_names:
+            warnings.append(
+                IngestWarning(
+                    row.source,
+                    "iscoGroup",
+                    f"iscoGroup {isco!r} is not in {ISCO_GROUPS}, so its ISCO alignment has no "
+                    "name; check the code",
+                )
+            )
         isco_uri, isco_name = folder.isco_names.get(isco, ("", ""))
         types.append(alignment(isco, isco_name, ISCO_HOME, "ISCO-08", isco_uri or None))
     match = folder.crosswalk.get(uri)

@@ -119,7 +119,7 @@ def read_table(path: Path) -> Table:
     """Read a UTF-8 CSV file with a header line into a ``Table``.
 
     A row is rejected, with an error naming its line, when it has more or
-    fewer fields than the header or holds bytes that are not UTF-8. A file
+    fewer fields than the header or contains bytes that are not UTF-8. A file
     that cannot be read at all yields one error for the file.
     """
     table = Table(path)
@@ -217,8 +217,8 @@ class CsvTableLoader(Loader):
 
     Subclasses set ``columns`` (the header columns the format needs) and
     ``table_name`` (for messages), and implement ``documents``. A CSV file
-    found inside a given folder whose header has none of ``columns`` is
-    skipped as another kind of file; a file given by name must match.
+    found inside a given folder is skipped as another kind of file when its
+    header has none of ``columns``. A file given by name must match.
     """
 
     suffixes = (".csv",)

@@ -109,8 +109,10 @@ class SocLoader(CsvTableLoader):
 
 
 def _read_entry(row: Row) -> tuple[SocEntry | None, Outcome | None]:
-    """Read and check one row; return the entry or the error that rejects the row."""
-    level, code, title = row.get("SOC Group").lower(), row.get("SOC Code"), row.get("SOC Title")
+    """Read and check one row, and return the entry or the error that rejects the row."""
+    level = row.get("SOC Group").lower()
+    code = row.get("SOC Code")
+    title = row.get("SOC Title")
     if level not in LEVELS:
         return None, Outcome(
             row.source,
@@ -136,7 +138,7 @@ def _read_entry(row: Row) -> tuple[SocEntry | None, Outcome | None]:
 
 
 def _link_parents(entries: list[SocEntry]) -> set[str]:
-    """Set each entry's parent and children; return the codes left without a parent."""
+    """Set each entry's parent and children, and return the codes left without a parent."""
     by_prefix = {(e.depth, e.code.rstrip("0")): e for e in entries}
     last_at_depth: dict[int, SocEntry] = {}
     orphans: set[str] = set()
@@ -200,7 +202,7 @@ def _document(entry: SocEntry) -> dict[str, Any]:
 
 
 def _warnings(entry: SocEntry, orphans: set[str]) -> list[IngestWarning]:
-    """Report a missing definition or parent; the document is loaded without it."""
+    """Report a missing definition or parent. The document is loaded without it."""
     warnings = []
     if entry.level == "detailed" and not entry.definition:
         warnings.append(

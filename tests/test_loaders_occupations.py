@@ -1,9 +1,9 @@
 """The SOC, O*NET and ESCO loaders on the real files, through the loader classes and the CLI.
 
-The loader classes read the whole real files once per module. The CLI, which
-validates every document before storing it, reads slices of the real files
-(the SOC 2018 and O*NET-SOC rows of major groups 13, 15 and 29, and the ESCO
-ICT occupations) so that validation stays within a few seconds. Bad input is
+The loader classes read the whole real files once per module. The CLI
+validates every document before storing it, so it reads slices of the real
+files to keep that within a few seconds: the SOC 2018 and O*NET-SOC rows of
+major groups 13, 15 and 29, and the ESCO ICT occupations. Bad input is
 written to small CSV files under ``tmp_path``.
 """
 
@@ -364,10 +364,10 @@ def test_esco_real_data_quirks_reported(esco_outcomes):
     assert len(warned) == 6
     assert [w.source for w in warned[framework_source]] == [f"{ESCO_SKILLS}:4943"]
     relation_lines = sorted(
-        int(w.source.removeprefix(f"{ESCO_RELATIONS}:"))
+        int(warning.source.removeprefix(f"{ESCO_RELATIONS}:"))
         for source, found in warned.items()
         if source != framework_source
-        for w in found
+        for warning in found
     )
     assert relation_lines == [23, 1153, 1396, 2638, 3644]
 
@@ -449,7 +449,7 @@ def test_documents_same_with_full_ctdl_context(parser, tmp_path, monkeypatch):
     monkeypatch.setattr(occupations_common, "CONTEXT", [CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL])
     full = _loader_runs(parser, tmp_path / "full")
     pairs = [(a.document, b.document) for a, b in zip(short, full, strict=True) if a.document]
-    assert len(pairs) == 6
+    assert len(pairs) == 7
     for first, second in pairs:
         assert first.ctid == second.ctid
         assert canonical(first.triples) == canonical(second.triples), first.ctid
@@ -530,7 +530,7 @@ def test_onet_bad_rows_reported(parser, tmp_path):
 
 
 def test_wrong_file_for_format(parser, tmp_path):
-    """A file given by name must match; a CSV found in a folder is skipped if it does not."""
+    """A file given by name must match, but a CSV found in a folder is skipped if it does not."""
     onet = _write(tmp_path / "onet.csv", ["O*NET-SOC Code,Title,Description", "29-1141.01,A,B"])
     (tmp_path / "folder").mkdir()
     other = _write(tmp_path / "folder" / "notes.csv", ["a,b", "1,2"])
@@ -543,6 +543,7 @@ def test_wrong_file_for_format(parser, tmp_path):
 OCCUPATION_A = "http://data.europa.eu/esco/occupation/aaaaaaaa-0000-4000-8000-000000000001"
 OCCUPATION_B = "http://data.europa.eu/esco/occupation/bbbbbbbb-0000-4000-8000-000000000002"
 OCCUPATION_C = "http://data.europa.eu/esco/occupation/cccccccc-0000-4000-8000-000000000003"
+OCCUPATION_D = "http://data.europa.eu/esco/occupation/dddddddd-0000-4000-8000-000000000004"
 SKILL_1 = "http://data.europa.eu/esco/skill/11111111-0000-4000-8000-000000000001"
 SKILL_2 = "http://data.europa.eu/esco/skill/22222222-0000-4000-8000-000000000002"
 SKILL_9 = "http://data.europa.eu/esco/skill/99999999-0000-4000-8000-000000000009"
@@ -561,6 +562,14 @@ def _bad_esco_folder(tmp_path: Path) -> Path:
             "Occupation,http://example.org/occupation/1,2512,wrong URI,,Bad.,2512.9",
             f"Occupation,{OCCUPATION_A},2512,software developer again,,Twice.,2512.4",
             f"Occupation,{OCCUPATION_B},25x,tester,,Tests.,2519.1",
+            f"Occupation,{OCCUPATION_D},9999,unknown group,,Works.,9999.1",
+        ],
+    )
+    _write(
+        folder / "ISCOGroups_en.csv",
+        [
+            "conceptType,conceptUri,code,preferredLabel",
+            "ISCOGroup,http://data.europa.eu/esco/isco/C2512,2512,Software developers",
         ],
     )
     _write(
@@ -647,7 +656,30 @@ def test_esco_bad_rows_warn_on_documents(parser, tmp_path):
         framework_ctid("v0.1"): [(f"{folder / 'subset-ict_skills_en.csv'}:3", "skillType")],
         esco_ctid(OCCUPATION_A): [(f"{relations}:3", "skillType")],
         esco_ctid(OCCUPATION_B): [(f"{folder / 'occupations_en.csv'}:6", "iscoGroup")],
+        esco_ctid(OCCUPATION_D): [(f"{folder / 'occupations_en.csv'}:7", "iscoGroup")],
     }
+
+
+def test_esco_parent_folder_reads_versions(parser, tmp_path):
+    folder = _bad_esco_folder(tmp_path)
+    assert EscoLoader(parser).discover([tmp_path]) == [folder]
+
+
+def test_esco_isco_group_named(parser, tmp_path):
+    folder = _bad_esco_folder(tmp_path)
+    graph = graph_of(run_loader(EscoLoader, parser, [folder]))
+    names = select(
+        graph,
+        f"""SELECT ?name ?node WHERE {{
+            <{resource_iri(esco_ctid(OCCUPATION_A))}> ceterms:occupationType ?a .
+            ?a ceterms:codedNotation "2512" ;
+               ceterms:targetNodeName ?name ;
+               ceterms:targetNode ?node .
+        }}""",
+    )
+    assert names == [
+        {"name": "Software developers", "node": "http://data.europa.eu/esco/isco/C2512"}
+    ]
 
 
 def test_esco_crosswalk_alone_is_error(parser, tmp_path):
