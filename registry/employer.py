@@ -18,7 +18,7 @@ from registry import queries as q
 from registry.ctid import path_ctid
 from registry.errors import InvalidRequest, NotFound
 from registry.queries import ClassHierarchy, OccupationCode, compact
-from registry.search import SearchIndex, query_words
+from registry.search import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class EmployerQueries:
 
     def occupation(self, code_text: str) -> dict[str, Any]:
         """The occupations with this exact code, their hierarchy and their first skills."""
-        code = OccupationCode.parse(code_text)
+        code = self._parse_code(code_text)
         rows = self._select(q.occupation_query(code))
         if not rows:
             raise self._unknown_code(code)
@@ -137,9 +137,31 @@ class EmployerQueries:
         self._add_details(page["results"])
         return page
 
+    def _parse_code(self, code_text: str) -> OccupationCode:
+        """Parse a code; for text that is not one, suggest occupations whose titles match."""
+        try:
+            return OccupationCode.parse(code_text)
+        except NotFound as exc:
+            if q.query_words(code_text):
+                hits, _ = self.search_index.search(code_text, 4, 0, types=["ceterms:Occupation"])
+                codes = self._codes_of([hit["@id"] for hit in hits])
+                exc.extensions["suggestions"] = [
+                    _drop_empty(
+                        {"code": codes.get(hit["@id"]), "name": hit.get("name"), "@id": hit["@id"]}
+                    )
+                    for hit in hits[:5]
+                ]
+            raise
+
+    def _codes_of(self, occupations: list[str]) -> dict[str, str]:
+        if not occupations:
+            return {}
+        rows = self._select(q.codes_query(occupations))
+        return {row["occupation"]: row["code"] for row in rows}
+
     def _known_code(self, code_text: str) -> OccupationCode:
         """Parse a code and check that an occupation or an alignment in the store uses it."""
-        code = OccupationCode.parse(code_text)
+        code = self._parse_code(code_text)
         if not self.runner.run(q.code_in_use_query(code)).boolean and not self._has_occupation(
             code
         ):
@@ -392,14 +414,16 @@ def _covered(code: OccupationCode, other: str | None) -> bool:
     return other is not None and other.startswith(code.prefix)
 
 
-def _distance(code: str, other: str) -> tuple[int, float]:
-    """Order candidate codes: longest shared prefix first, then nearest by number."""
+def _distance(code: str, other: str) -> tuple[int, bool, int]:
+    """Order candidate codes: longest shared prefix first, then codes of the same kind
+    (SOC or O*NET-SOC), then nearest by number."""
     shared = 0
     for left, right in zip(code, other, strict=False):
         if left != right:
             break
         shared += 1
-    return (-shared, abs(_numeric(code) - _numeric(other)))
+    same_kind = ("." in code) == ("." in other)
+    return (-shared, not same_kind, abs(_numeric(code) - _numeric(other)))
 
 
 def _numeric(code: str) -> int:
@@ -419,7 +443,7 @@ def _drop_empty(item: dict[str, Any]) -> dict[str, Any]:
 def _search_sparql(api: EmployerQueries, params: dict[str, str], limit: int, offset: int) -> str:
     types = api._type_filter(params.get("type")) or []
     expanded = [f"<{_expand(name)}>" for name in types]
-    return q.search_query(query_words(params["q"]), expanded, params.get("language"))
+    return q.search_query(q.query_words(params["q"]), expanded, params.get("language"))
 
 
 NAMED_QUERIES: dict[str, q.NamedQuery] = {

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
@@ -77,7 +78,7 @@ class OccupationCode:
             raise NotFound(
                 f"{text!r} is not an occupation code; use a SOC 2018 code such as 29-1141 or "
                 "an O*NET-SOC code such as 29-1141.01, or search by title with "
-                f"/search?q={text.strip()}&type=ceterms:Occupation",
+                f"/search?q={quote(text.strip())}&type=ceterms:Occupation",
                 code=text,
             )
         if code.endswith("0000"):
@@ -93,6 +94,11 @@ class OccupationCode:
         if self.prefix == self.code and ONET_CODE.fullmatch(self.code):
             return f"FILTER(?{variable} = {literal(self.code)})"
         return f"FILTER(STRSTARTS(?{variable}, {literal(self.prefix)}))"
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a search text, as the full-text index splits them."""
+    return re.findall(r"\w+", text or "")
 
 
 def literal(value: str) -> str:
@@ -364,6 +370,17 @@ SELECT ?code (SAMPLE(?name_) AS ?name) WHERE {{
   OPTIONAL {{ ?occupation ceterms:name ?name_ }}
 }}
 GROUP BY ?code"""
+
+
+def codes_query(occupations: Iterable[str]) -> str:
+    """The codes of the given occupations."""
+    values = " ".join(iri(value) for value in occupations)
+    return f"""{PREFIXES}
+SELECT ?occupation (MIN(?code_) AS ?code) WHERE {{
+  VALUES ?occupation {{ {values} }}
+  ?occupation ceterms:occupationType/ceterms:codedNotation ?code_ .
+}}
+GROUP BY ?occupation"""
 
 
 def code_in_use_query(code: OccupationCode) -> str:

@@ -242,10 +242,6 @@ def match_expression(text: str) -> str:
     return " ".join(quoted)
 
 
-def query_words(text: str) -> list[str]:
-    return _WORD.findall(text or "")
-
-
 def _conditions(
     types: list[str] | None, language: str | None, within: set[str] | None
 ) -> tuple[str, list[Any]]:
