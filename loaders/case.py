@@ -581,7 +581,7 @@ def _framework_node(
         "ceasn:description": language_map(
             clean_text(doc.get("description"), at(path, "description"), findings), language
         ),
-        "ceasn:inLanguage": doc.get("language") and language,
+        "ceasn:inLanguage": language if isinstance(doc.get("language"), str) else None,
         "ceasn:author": clean_text(doc.get("creator"), at(path, "creator"), findings),
         "ceasn:publisherName": language_map(
             clean_text(doc.get("publisher"), at(path, "publisher"), findings), language

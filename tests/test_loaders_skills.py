@@ -585,13 +585,14 @@ def test_osmt_same_file_same_ctids(skills_registry: Registry) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "path", "competencies"),
-    [("case", CASE / ACT, 28), ("osmt", OSMT / "collection-v3.json", 24)],
+    ("fmt", "path", "competencies", "code"),
+    [("case", CASE / ACT, 28, None), ("osmt", OSMT / "collection-v3.json", 24, "15-1244")],
 )
 def test_cli_load_stores_framework(
     fmt: str,
     path: Path,
     competencies: int,
+    code: str | None,
     vocab_dir: Path,
     validator,
     tmp_path: Path,
@@ -601,21 +602,27 @@ def test_cli_load_stores_framework(
     """``registry load --format`` validates and stores the framework and its competencies."""
     monkeypatch.setattr("registry.validation.Validator", lambda cache: validator)
     store = tmp_path / "store"
-    code = main(
-        ["load", "--format", fmt, str(path), "--store", str(store), "--vocab-cache", str(vocab_dir)]
-    )
+    arguments = ["load", "--format", fmt, str(path), "--store", str(store)]
+
+    exit_code = main([*arguments, "--vocab-cache", str(vocab_dir)])
+
     output = capsys.readouterr().out
-    assert code == 0, output
-    registry = Registry(
-        Settings(vocab_cache=vocab_dir, store=store, base_url="http://registry.test")
-    )
+    assert exit_code == 0, output
+    settings = Settings(vocab_cache=vocab_dir, store=store, base_url="http://registry.test")
+    registry = Registry(settings)
     try:
-        rows = list(
-            registry.store._store.query(
-                PREFIXES
-                + "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { GRAPH ?g { ?c a ceasn:Competency } }"
-            )
+        stored = count(registry, "GRAPH ?g { ?c a ceasn:Competency }")
+        aligned = count(
+            registry, f'GRAPH ?g {{ ?c ceterms:occupationType/ceterms:codedNotation "{code}" }}'
         )
     finally:
         registry.close()
-    assert int(rows[0]["n"].value) == competencies
+    assert stored == competencies
+    assert (aligned > 0) == (code is not None)
+
+
+def count(registry: Registry, pattern: str) -> int:
+    """Count the distinct ``?c`` that match a pattern in the registry's store."""
+    query = f"{PREFIXES} SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE {{ {pattern} }}"
+    rows = list(registry.store.query(query))
+    return int(rows[0]["n"].value)
