@@ -115,6 +115,8 @@ ITEM_FIELDS = {
     "lastChangeDateTime",
     "CFDocumentURI",
 }
+# Where a competency's text comes from, in order of preference.
+STATEMENT_FIELDS = ("fullStatement", "abbreviatedStatement", "humanCodingScheme")
 ITEM_FIELDS_WITHOUT_TERM = {"statusStartDate", "statusEndDate"}
 DOCUMENT_FIELDS = {
     "identifier",
@@ -394,6 +396,13 @@ def _index_items(package: Package, findings: Findings) -> dict[str, tuple[dict, 
             continue
         identifier = identifier.strip()
         _check_document_link(item, path, package, findings)
+        if not any(_is_text(item.get(name)) for name in STATEMENT_FIELDS):
+            findings.warn(
+                at(path, "fullStatement"),
+                f"CFItem {identifier} has no fullStatement, abbreviatedStatement or "
+                "humanCodingScheme, and every competency needs its text; skipped",
+            )
+            continue
         if identifier in items:
             findings.warn(
                 at(path, "identifier"),
@@ -403,6 +412,10 @@ def _index_items(package: Package, findings: Findings) -> dict[str, tuple[dict, 
             continue
         items[identifier] = (item, path)
     return items
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _check_document_link(
@@ -674,22 +687,21 @@ def _item_iri(identifier: str) -> str:
 
 
 def _statement(item: dict[str, Any], path: str, findings: Findings) -> str | None:
-    """Return the item's fullStatement, or its shorter text with a warning if it has none."""
-    text = clean_text(item.get("fullStatement"), at(path, "fullStatement"), findings)
-    if text:
-        return text
-    for fallback in ("abbreviatedStatement", "humanCodingScheme"):
-        text = clean_text(item.get(fallback), at(path, fallback), findings)
-        if text:
+    """Return the item's fullStatement, or its shorter text with a warning if it has none.
+
+    ``_index_items`` has already skipped the items with none of ``STATEMENT_FIELDS``.
+    """
+    for name in STATEMENT_FIELDS:
+        text = clean_text(item.get(name), at(path, name), findings)
+        if not text:
+            continue
+        if name != "fullStatement":
             findings.warn(
                 at(path, "fullStatement"),
-                f"the CFItem has no fullStatement; ceasn:competencyText was taken from {fallback}",
+                f"the CFItem has no fullStatement; ceasn:competencyText was taken from {name}",
             )
-            return text
-    raise LoadError(
-        f"{path}.fullStatement is missing and the item has no other text; every competency "
-        "needs ceasn:competencyText"
-    )
+        return text
+    return None
 
 
 def _list_id(item: dict[str, Any], identifier: str, parents: list, tree: Tree) -> str | None:

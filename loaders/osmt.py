@@ -296,6 +296,14 @@ def _unique_skills(
                 "CTID and was skipped",
             )
             continue
+        statement = skill.get("skillStatement")
+        if not isinstance(statement, str) or not statement.strip():
+            findings.warn(
+                _where(skill, path, "skillStatement"),
+                f"skill {identifier} has no skillStatement, and every competency needs its "
+                "text; skipped",
+            )
+            continue
         if identifier in kept:
             findings.warn(
                 _where(skill, path, "id"),
@@ -381,10 +389,6 @@ def _competency_node(
     statement = clean_text(
         skill.get("skillStatement"), _where(skill, path, "skillStatement"), findings
     )
-    if not statement:
-        raise LoadError(
-            f"{_where(skill, path, 'skillStatement')} is missing: every competency needs its text"
-        )
     node = {
         "@id": resource_iri(ctid),
         "@type": "ceasn:Competency",

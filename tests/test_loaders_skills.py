@@ -369,7 +369,13 @@ def test_case_associations_kept(skills_registry: Registry, tmp_path: Path) -> No
 def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -> None:
     """Missing and repeated identifiers and broken associations are reported; the rest loads."""
     data = package(
-        [item(1), item(1, fullStatement="Again"), {"fullStatement": "No identifier"}, item(2)],
+        [
+            item(1),
+            item(1, fullStatement="Again"),
+            {"fullStatement": "No identifier"},
+            item(2),
+            {"identifier": "10000000-0000-0000-0000-000000000005"},
+        ],
         [
             link("isChildOf", 1, DOC),
             link("isChildOf", 9, 1),
@@ -393,6 +399,7 @@ def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -
     assert warning_at(document, "$.CFAssociations[1].originNodeURI", "not a CFItem of this package")
     assert warning_at(document, "$.CFAssociations[2].destinationNodeURI", "neither this package")
     assert warning_at(document, "$.CFItems[3]", "no isChildOf association")
+    assert warning_at(document, "$.CFItems[4].fullStatement", "needs its text; skipped")
 
 
 def test_case_malformed_json_fails(skills_registry: Registry, tmp_path: Path) -> None:
@@ -554,6 +561,7 @@ def test_osmt_bad_input_reported(skills_registry: Registry, tmp_path: Path) -> N
         },
         {**skill, "id": "http://osmt.test/api/skills/1"},
         {**skill},
+        {**skill, "id": "http://osmt.test/api/skills/2", "skillStatement": " "},
     ]
     document = read_one(OsmtLoader(skills_registry), write(tmp_path, "list.json", data)).document
     members = select(document, "SELECT ?c WHERE { ?c a ceasn:Competency }")
@@ -566,6 +574,7 @@ def test_osmt_bad_input_reported(skills_registry: Registry, tmp_path: Path) -> N
     assert warning_at(document, "$[0].occupations[1].framework", "does not match")
     assert warning_at(document, "$[1].id", "repeats the skill at $[0]")
     assert warning_at(document, "$[2].id", "has no id")
+    assert warning_at(document, "$[3].skillStatement", "needs its text; skipped")
 
 
 def test_osmt_malformed_json_fails(skills_registry: Registry, tmp_path: Path) -> None:
