@@ -19,13 +19,15 @@ are expanded, not by reasoning over the data.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
+import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,15 @@ from rdflib.term import Node
 
 from registry.errors import RegistryError, VocabularyError
 from registry.ingest import Document
+from registry.shacl_engine import (
+    DocumentIndex,
+    NativeShapes,
+    RawResult,
+    UnsupportedShapes,
+    ox_term,
+    rdflib_term,
+    report_graph,
+)
 from registry.jsonld import TermTable
 from registry.vocab import CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL, VocabCache
 
@@ -79,6 +90,11 @@ LITERAL_RANGES = {RDF.langString, RDFS.Literal}
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
+# The engines that can run the shapes: "native" evaluates them in Python
+# (registry.shacl_engine), "pyshacl" runs pyshacl, the reference.
+ENGINES = ("native", "pyshacl")
+ENGINE_VARIABLE = "REGISTRY_SHACL_ENGINE"
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -106,11 +122,22 @@ class ValidationResult:
 
 @dataclass
 class ValidationReport:
-    """The results of validating one document, and the SHACL report graph behind them."""
+    """The results of validating one document, and the SHACL report graph behind them.
+
+    The native engine builds the report graph only when ``graph`` is first
+    read, since most callers need the results alone.
+    """
 
     ctid: str
     results: list[ValidationResult]
-    graph: Graph
+    graph_source: Graph | Callable[[], Graph] = field(repr=False)
+
+    @property
+    def graph(self) -> Graph:
+        """The sh:ValidationReport graph (W3C SHACL section 3.6)."""
+        if not isinstance(self.graph_source, Graph):
+            self.graph_source = self.graph_source()
+        return self.graph_source
 
     @property
     def conforms(self) -> bool:
@@ -226,20 +253,66 @@ def _is_literal_range(cls: URIRef) -> bool:
 
 
 class Validator:
-    """The registry's SHACL validator: shapes and vocabulary loaded once, one document per call."""
+    """The registry's SHACL validator: shapes and vocabulary loaded once, one document per call.
 
-    def __init__(self, cache: VocabCache, shapes_dir: Path = DEFAULT_SHAPES_DIR) -> None:
+    ``engine`` chooses how the shapes run: ``"native"`` (the default) or
+    ``"pyshacl"``, the reference; ``REGISTRY_SHACL_ENGINE`` sets it when the
+    argument is not given. Both give the same results. When the shapes use a
+    SHACL feature the native engine lacks, the validator logs a warning and
+    runs pyshacl.
+    """
+
+    def __init__(
+        self, cache: VocabCache, shapes_dir: Path = DEFAULT_SHAPES_DIR, engine: str | None = None
+    ) -> None:
         started = time.perf_counter()
         self.vocabulary = load_vocabulary(cache)
         self.shapes_graph = expand_shapes(read_shapes(shapes_dir), self.vocabulary)
         self.link_predicates = _link_predicates(self.shapes_graph)
-        self.prepared_shapes = PreparedShapes(self.shapes_graph)
+        self._ox_link_predicates = {ox_term(p) for p in self.link_predicates}
+        self._ox_concepts = {
+            ox_term(concept): [ox_term(scheme) for scheme in sorted(schemes)]
+            for concept, schemes in self.vocabulary.concept_schemes.items()
+        }
+        self.engine = self._choose_engine(engine)
         log.info(
-            "loaded %d SHACL shapes from %s in %.1f s",
+            "loaded %d SHACL shapes from %s in %.1f s, run by the %s engine",
             _count_shapes(self.shapes_graph),
             shapes_dir,
             time.perf_counter() - started,
+            self.engine,
         )
+
+    def _choose_engine(self, engine: str | None) -> str:
+        """Return the engine to use, compiling the native shapes if it is the native one."""
+        engine = engine or os.environ.get(ENGINE_VARIABLE) or "native"
+        if engine not in ENGINES:
+            raise RegistryError(
+                f"unknown SHACL engine {engine!r}; set {ENGINE_VARIABLE} to native or pyshacl"
+            )
+        if engine == "pyshacl":
+            return engine
+        try:
+            self.native_shapes = NativeShapes(self.shapes_graph)
+        except UnsupportedShapes as exc:
+            log.warning("validating with pyshacl, which is slower: %s", exc)
+            return "pyshacl"
+        return engine
+
+    def with_engine(self, engine: str) -> Validator:
+        """Return a validator over the same shapes graph that runs ``engine``.
+
+        Both share the shapes graph, so their reports name the same blank-node
+        shapes and paths; the tests compare the engines this way.
+        """
+        other = copy.copy(self)
+        other.engine = other._choose_engine(engine)
+        return other
+
+    @functools.cached_property
+    def prepared_shapes(self) -> PreparedShapes:
+        """The shapes read by pyshacl, prepared on first use."""
+        return PreparedShapes(self.shapes_graph)
 
     def validate(
         self, document: Document, referenced: Iterable[ox.Triple] | None = None
@@ -251,23 +324,81 @@ class Validator:
         about resources the document does not itself describe.
         """
         started = time.perf_counter()
-        data = self.data_graph(document, referenced)
-        report_graph = self.run_shacl(data)
-        results = sorted(
-            (_describe(node, report_graph, data, self) for node in _result_nodes(report_graph)),
-            key=_result_order,
-        )
-        report = ValidationReport(document.ctid, results, report_graph)
+        if self.engine == "native":
+            report, size = self._validate_natively(document, referenced)
+        else:
+            report, size = self._validate_with_pyshacl(document, referenced)
         log.debug(
             "validated %s (%d triples): %d violations, %d warnings, %d infos in %.1f ms",
             document.ctid,
-            len(data),
+            size,
             report.violation_count,
             report.warning_count,
             report.info_count,
             (time.perf_counter() - started) * 1000,
         )
         return report
+
+    def _validate_with_pyshacl(
+        self, document: Document, referenced: Iterable[ox.Triple] | None
+    ) -> tuple[ValidationReport, int]:
+        data = self.data_graph(document, referenced)
+        report = self.run_shacl(data)
+        names = _Names(_GraphData(data), self)
+        results = sorted(
+            (_describe(_read_result(node, report, names)) for node in _result_nodes(report)),
+            key=_result_order,
+        )
+        return ValidationReport(document.ctid, results, report), len(data)
+
+    def _validate_natively(
+        self, document: Document, referenced: Iterable[ox.Triple] | None
+    ) -> tuple[ValidationReport, int]:
+        index = self.document_index(document, referenced)
+        raw, conforms = self.native_shapes.validate(index)
+        names = _Names(_IndexData(index), self)
+        results = sorted((_describe(_native_finding(r, names)) for r in raw), key=_result_order)
+
+        def build_graph() -> Graph:
+            return report_graph(raw, self.shapes_graph, index, conforms)
+
+        return ValidationReport(document.ctid, results, build_graph), len(document.triples)
+
+    def document_index(
+        self, document: Document, referenced: Iterable[ox.Triple] | None = None
+    ) -> DocumentIndex:
+        """Index the statements the native engine checks: the same ones ``data_graph`` holds."""
+        index = DocumentIndex(document.triples)
+        described = set(index.out)
+        terms: set[Any] = set()
+        for subject, predicate, value in referenced or ():
+            terms.update((subject, predicate, value))
+            if (
+                predicate in self._ox_link_predicates
+                and subject not in described
+                and isinstance(subject, ox.NamedNode)
+                and isinstance(value, ox.NamedNode)
+            ):
+                index.add(subject, predicate, value)
+        self._add_concept_schemes_to_index(index, terms)
+        return index
+
+    def _add_concept_schemes_to_index(self, index: DocumentIndex, terms: set[Any]) -> None:
+        """Add the skos:inScheme statements of the concepts among the document's terms
+        and ``terms``, as ``_add_concept_schemes`` does for the rdflib data graph."""
+        concepts = self._ox_concepts
+        used = {term for term in terms if term in concepts}
+        for subject, properties in index.out.items():
+            if subject in concepts:
+                used.add(subject)
+            for predicate, values in properties.items():
+                if predicate in concepts:
+                    used.add(predicate)
+                used.update(value for value in values if value in concepts)
+        in_scheme = ox_term(SKOS.inScheme)
+        index.extend(
+            (concept, in_scheme, scheme) for concept in used for scheme in concepts[concept]
+        )
 
     def data_graph(
         self, document: Document, referenced: Iterable[ox.Triple] | None = None
@@ -768,22 +899,12 @@ class _TermConverter:
     def term(self, term: Any) -> Node:
         converted = self._terms.get(term)
         if converted is None:
-            converted = self._terms[term] = _rdflib_term(term)
+            converted = self._terms[term] = rdflib_term(term)
         return converted
 
     def iris(self) -> Iterator[Node]:
         """Return every IRI converted so far."""
         return (term for term in self._terms.values() if isinstance(term, URIRef))
-
-
-def _rdflib_term(term: Any) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 class DataGraph(Graph):
@@ -815,9 +936,19 @@ def _result_nodes(report: Graph) -> Iterator[Node]:
     return iter(report.subjects(RDF.type, SH.ValidationResult))
 
 
-def _result_order(result: ValidationResult) -> tuple[int, str, str, str]:
+def _result_order(result: ValidationResult) -> tuple[int, str, str, str, str, str, str]:
+    """Order results by severity, focus, term and value; the rest only breaks ties,
+    so that both engines list the same results in the same order."""
     rank = ("Violation", "Warning", "Info").index(result.severity)
-    return rank, result.focus, result.term or "", result.value or ""
+    return (
+        rank,
+        result.focus,
+        result.term or "",
+        result.value or "",
+        result.component,
+        result.shape,
+        result.message,
+    )
 
 
 @dataclass(frozen=True)
@@ -837,8 +968,7 @@ class _Finding:
     value: str = ""
 
 
-def _describe(node: Node, report: Graph, data: Graph, validator: Validator) -> ValidationResult:
-    finding = _read_result(node, report, _Names(data, validator))
+def _describe(finding: _Finding) -> ValidationResult:
     problem = _PROBLEMS.get(finding.component, _unexplained)(finding)
     return ValidationResult(
         severity=finding.severity,
@@ -870,23 +1000,100 @@ def _read_result(node: Node, report: Graph, names: _Names) -> _Finding:
     )
 
 
+def _native_finding(result: RawResult, names: _Names) -> _Finding:
+    """Read a result of the native engine as ``_read_result`` reads one of pyshacl's."""
+    focus_node = rdflib_term(result.focus)
+    path = result.result_path
+    value_node = rdflib_term(result.value) if result.value is not None else None
+    messages = sorted(str(message) for message in result.shape.messages)
+    return _Finding(
+        focus_node=focus_node,
+        path=path,
+        value_node=value_node,
+        shape=result.shape.node,
+        component=_component_name(result.component),
+        severity=SEVERITIES.get(result.severity, "Violation"),
+        fix=messages[0] if messages else "",
+        names=names,
+        focus=names.node(focus_node),
+        term=names.path(path, names.shapes)
+        if path is not None
+        else names.referring_term(focus_node),
+        value=names.value(value_node) if value_node is not None else "",
+    )
+
+
 def _component_name(component: Node | None) -> str:
     """Shorten sh:MinCountConstraintComponent to MinCount, reg:InverseLink to InverseLink."""
     name = str(component).removeprefix(str(SH)).removeprefix(str(REG))
     return name.removesuffix("ConstraintComponent")
 
 
+class _GraphData:
+    """The lookups that messages make in the data, over the rdflib data graph.
+
+    Where several statements match, the least by string is taken, so that
+    both engines name a node the same way.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def objects(self, node: Node, predicate: Node) -> list[Node]:
+        return list(self.graph.objects(node, predicate))
+
+    def subjects(self, predicate: Node, node: Node) -> list[Node]:
+        return list(self.graph.subjects(predicate, node))
+
+    def contains(self, subject: Node, predicate: Node, value: Node) -> bool:
+        return (subject, predicate, value) in self.graph
+
+    def ctid(self, node: Node) -> Node | None:
+        return min(self.objects(node, CETERMS.ctid), key=str, default=None)
+
+    def referrer(self, node: Node) -> tuple[Node, Node] | None:
+        """Return one (subject, property) that has ``node`` as its value, if any."""
+        pairs = self.graph.subject_predicates(node)
+        return min(pairs, key=lambda pair: (str(pair[0]), str(pair[1])), default=None)
+
+
+class _IndexData(_GraphData):
+    """The same lookups over the native engine's ``DocumentIndex``, in rdflib terms."""
+
+    def __init__(self, index: DocumentIndex) -> None:
+        self.index = index
+
+    def objects(self, node: Node, predicate: Node) -> list[Node]:
+        if isinstance(node, Literal):
+            return []
+        return [rdflib_term(v) for v in self.index.objects(ox_term(node), ox_term(predicate))]
+
+    def subjects(self, predicate: Node, node: Node) -> list[Node]:
+        return [rdflib_term(s) for s in self.index.subjects(ox_term(predicate), ox_term(node))]
+
+    def contains(self, subject: Node, predicate: Node, value: Node) -> bool:
+        return value in self.objects(subject, predicate)
+
+    def referrer(self, node: Node) -> tuple[Node, Node] | None:
+        pairs = [
+            (rdflib_term(subject), rdflib_term(predicate))
+            for predicate, subjects in self.index.incoming.get(ox_term(node), {}).items()
+            for subject in subjects
+        ]
+        return min(pairs, key=lambda pair: (str(pair[0]), str(pair[1])), default=None)
+
+
 class _Names:
     """Compact, readable names for the nodes a message mentions."""
 
-    def __init__(self, data: Graph, validator: Validator) -> None:
+    def __init__(self, data: _GraphData, validator: Validator) -> None:
         self.data = data
         self.vocabulary = validator.vocabulary
         self.shapes = validator.shapes_graph
 
     def node(self, node: Node | None) -> str:
         """Name a resource by its CTID if it has one, else by its IRI or blank-node label."""
-        ctid = self.data.value(node, CETERMS.ctid) if node is not None else None
+        ctid = self.data.ctid(node) if node is not None else None
         if ctid is not None:
             return str(ctid)
         if isinstance(node, BNode):
@@ -915,9 +1122,7 @@ class _Names:
 
     def referrer(self, node: Node) -> tuple[Node, Node] | None:
         """Return one (subject, property) that has ``node`` as its value, if any."""
-        for subject, predicate in self.data.subject_predicates(node):
-            return subject, predicate
-        return None
+        return self.data.referrer(node)
 
     def classes(self, node: Node) -> str:
         types = sorted(_compact(self.shapes, t) for t in self.data.objects(node, RDF.type))
@@ -943,7 +1148,7 @@ def _missing(f: _Finding) -> str:
 
 
 def _qualified(f: _Finding) -> str:
-    if f.path is not None and any(f.names.data.objects(f.focus_node, f.path)):
+    if f.path is not None and f.names.data.objects(f.focus_node, f.path):
         return f"no value of {f.term} on {f.focus} is from the required scheme"
     return _missing(f)
 
@@ -1008,7 +1213,7 @@ def _unknown_type(f: _Finding) -> str:
 def _one_way_child(f: _Finding) -> str:
     """Explain reg:ChildLinks, the only shape with sh:equals."""
     parent, child = f.focus, f.value
-    if (f.focus_node, CEASN.hasChild, f.value_node) in f.names.data:
+    if f.names.data.contains(f.focus_node, CEASN.hasChild, f.value_node):
         return f"{parent} lists {child} in ceasn:hasChild, but {child} is not ceasn:isChildOf it"
     return f"{child} states ceasn:isChildOf {parent}, but {parent} lacks it in ceasn:hasChild"
 

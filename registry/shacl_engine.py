@@ -1,0 +1,1017 @@
+"""Evaluate the registry's expanded SHACL shapes in plain Python, over a document's triples.
+
+``NativeShapes`` compiles a shapes graph once into Python checks. ``validate``
+then runs them on a ``DocumentIndex``: dictionaries of one document's
+pyoxigraph triples by subject and predicate, with the reverse built only when
+a shape asks for it. No rdflib graph of the data is built and pyshacl does not
+run, which is what made validation slow (rdflib's stores and pyshacl's
+per-call set-up of every constraint, see docs/benchmarks.md).
+
+The results are meant to equal pyshacl 0.40's for the same data graph, run
+with ``inference="none"``, ``advanced=True`` and ``allow_warnings=True``:
+the same focus nodes, paths, values, source shapes, severities and messages,
+including pyshacl's choices where SHACL leaves room (``rdf:type rdfs:Resource``
+never breaks sh:closed, for instance). The tests in
+``tests/test_validation_engine*.py`` compare both on real documents.
+
+Supported (SHACL 1.0, W3C Recommendation 2017, sections 2 to 4, and SHACL
+Advanced Features SPARQL targets): the targets ``sh:targetClass``,
+``sh:targetNode``, ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``, implicit
+class targets and ``sh:target`` with a ``sh:SPARQLTarget``; predicate,
+inverse, sequence, alternative and ``*``/``+``/``?`` paths; the components
+listed in ``_CHECK_BUILDERS``; and the SPARQL-based component
+``reg:InverseLink`` when its query is the one in ``shapes/generic.ttl``.
+``compile`` raises ``UnsupportedShapes`` for anything else, so a shapes file
+that needs more is never checked with part of its rules missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+from rdflib.term import Node
+
+from registry.errors import RegistryError
+
+REG_INVERSE_LINK = URIRef("urn:ctdl-registry:shapes#InverseLink")
+REG_INVERSE = URIRef("urn:ctdl-registry:shapes#inverse")
+
+OX_RDF_TYPE = ox.NamedNode(str(RDF.type))
+OX_SUBCLASS_OF = ox.NamedNode(str(RDFS.subClassOf))
+OX_RDFS_RESOURCE = ox.NamedNode(str(RDFS.Resource))
+
+# pyshacl run with allow_warnings=True counts a shape of these severities as
+# conforming, also inside sh:or and sh:qualifiedValueShape.
+ALLOWED_SEVERITIES = frozenset({SH.Warning, SH.Info})
+
+TARGET_PREDICATES = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+
+# Shape properties that are not constraint parameters.
+NON_PARAMETERS = frozenset(
+    {
+        SH.path,
+        SH.severity,
+        SH.message,
+        SH.deactivated,
+        SH.name,
+        SH.description,
+        SH.order,
+        SH.group,
+        SH.defaultValue,
+        SH.target,
+        SH.ignoredProperties,
+        SH.flags,
+        SH.qualifiedMinCount,
+        SH.qualifiedMaxCount,
+        SH.qualifiedValueShapesDisjoint,
+        SH.declare,
+        SH.prefixes,
+        *TARGET_PREDICATES,
+    }
+)
+
+# The query of reg:InverseLink's property validator, without whitespace. The
+# Python check ``_InverseLinkCheck`` stands for this query and no other.
+INVERSE_LINK_QUERY = re.sub(
+    r"\s+",
+    "",
+    """
+    SELECT DISTINCT $this ?value WHERE {
+        $this $PATH ?value .
+        FILTER isIRI(?value)
+        FILTER EXISTS { ?value ?property ?any . FILTER (?property != rdf:type) }
+        FILTER NOT EXISTS { ?value $inverse $this }
+    }
+    """,
+)
+
+# The form of the SPARQL targets registry.validation builds for its
+# reg:target...InstancesOf shorthands; other SPARQL targets run on Oxigraph.
+GENERATED_SPARQL_TARGET = re.compile(
+    r"SELECT \?this WHERE \{ VALUES \?class \{ (?P<classes>(?:<[^<>\s]+> ?)+)\} "
+    r"\?this a \?class \. FILTER (?P<test>isIRI|isBlank)\(\?this\) \}"
+)
+
+Term = Any  # a pyoxigraph NamedNode, BlankNode or Literal
+
+
+class UnsupportedShapes(RegistryError):
+    """The shapes use a SHACL feature that ``NativeShapes`` does not evaluate."""
+
+    slug = "unsupported-shapes"
+    title = "Unsupported SHACL shapes"
+
+
+# --- The document -----------------------------------------------------------------
+
+
+class DocumentIndex:
+    """One document's triples, indexed for the shapes: subject -> predicate -> objects.
+
+    The reverse index (object -> predicate -> subjects) and the index by
+    predicate are built on first use, because most documents need neither
+    for most shapes.
+    """
+
+    def __init__(self, triples: Iterable[ox.Triple] = ()) -> None:
+        self.out: dict[Term, dict[Term, set[Term]]] = {}
+        self._incoming: dict[Term, dict[Term, set[Term]]] | None = None
+        self._by_predicate: dict[Term, dict[Term, set[Term]]] | None = None
+        self.extend(triples)
+
+    def extend(self, triples: Iterable[ox.Triple]) -> None:
+        out = self.out
+        for subject, predicate, value in triples:
+            properties = out.get(subject)
+            if properties is None:
+                properties = out[subject] = {}
+            values = properties.get(predicate)
+            if values is None:
+                properties[predicate] = {value}
+            else:
+                values.add(value)
+        self._incoming = None
+        self._by_predicate = None
+
+    def add(self, subject: Term, predicate: Term, value: Term) -> None:
+        self.extend(((subject, predicate, value),))
+
+    def __len__(self) -> int:
+        return sum(len(values) for props in self.out.values() for values in props.values())
+
+    def __iter__(self) -> Iterator[tuple[Term, Term, Term]]:
+        for subject, properties in self.out.items():
+            for predicate, values in properties.items():
+                for value in values:
+                    yield subject, predicate, value
+
+    def objects(self, subject: Term, predicate: Term) -> set[Term]:
+        return self.out.get(subject, {}).get(predicate, set())
+
+    def subjects(self, predicate: Term, value: Term) -> set[Term]:
+        return self.incoming.get(value, {}).get(predicate, set())
+
+    def contains(self, subject: Term, predicate: Term, value: Term) -> bool:
+        return value in self.objects(subject, predicate)
+
+    def pairs(self, predicate: Term) -> dict[Term, set[Term]]:
+        """Return subject -> objects for the statements with ``predicate``."""
+        return self.by_predicate.get(predicate, {})
+
+    @property
+    def predicates(self) -> set[Term]:
+        return set(self.by_predicate)
+
+    @property
+    def incoming(self) -> dict[Term, dict[Term, set[Term]]]:
+        if self._incoming is None:
+            incoming: dict[Term, dict[Term, set[Term]]] = {}
+            for subject, predicate, value in self:
+                incoming.setdefault(value, {}).setdefault(predicate, set()).add(subject)
+            self._incoming = incoming
+        return self._incoming
+
+    @property
+    def by_predicate(self) -> dict[Term, dict[Term, set[Term]]]:
+        if self._by_predicate is None:
+            found: dict[Term, dict[Term, set[Term]]] = {}
+            for subject, properties in self.out.items():
+                for predicate, values in properties.items():
+                    found.setdefault(predicate, {})[subject] = values
+            self._by_predicate = found
+        return self._by_predicate
+
+    def instances(self, cls: Term) -> set[Term]:
+        """Return the subjects typed ``cls`` or, through ``rdfs:subClassOf``
+        statements in the document, one of its subclasses (as pyshacl's sh:targetClass)."""
+        typed = self.subjects_typed(cls)
+        if OX_SUBCLASS_OF not in self.by_predicate:
+            return typed
+        found = set(typed)
+        for subclass in self._subclasses(cls):
+            found |= self.subjects_typed(subclass)
+        return found
+
+    def subjects_typed(self, cls: Term) -> set[Term]:
+        return self.subjects(OX_RDF_TYPE, cls)
+
+    def classes(self) -> set[Term]:
+        """Return the objects of ``rdf:type`` statements."""
+        found: set[Term] = set()
+        for values in self.pairs(OX_RDF_TYPE).values():
+            found |= values
+        return found
+
+    def _subclasses(self, cls: Term) -> set[Term]:
+        found: set[Term] = set()
+        pending = [cls]
+        while pending:
+            for subclass in self.subjects(OX_SUBCLASS_OF, pending.pop()):
+                if subclass not in found and subclass != cls:
+                    found.add(subclass)
+                    pending.append(subclass)
+        return found
+
+
+# --- Results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeInfo:
+    """What a result takes from the shape that produced it."""
+
+    node: Node
+    path: Node | None
+    severity: URIRef
+    messages: tuple[Literal, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class RawResult:
+    """One SHACL validation result, with pyoxigraph terms for the data nodes."""
+
+    shape: ShapeInfo
+    component: URIRef
+    focus: Term
+    value: Term | None = None
+    path: Node | None = None  # the result path when it is not the shape's own (sh:closed)
+
+    @property
+    def result_path(self) -> Node | None:
+        return self.path if self.path is not None else self.shape.path
+
+    @property
+    def severity(self) -> URIRef:
+        return self.shape.severity
+
+
+# --- Paths ----------------------------------------------------------------------------
+
+
+class _Path:
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        raise NotImplementedError
+
+
+@dataclass
+class _PredicatePath(_Path):
+    predicate: Term
+
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        return index.objects(node, self.predicate)
+
+
+@dataclass
+class _InversePath(_Path):
+    inner: _Path
+
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        if isinstance(self.inner, _PredicatePath):
+            return index.subjects(self.inner.predicate, node)
+        return {s for s in index.out if node in self.inner.values(index, s)}
+
+
+@dataclass
+class _SequencePath(_Path):
+    steps: list[_Path]
+
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        current = {node}
+        for step in self.steps:
+            current = {value for n in current for value in step.values(index, n)}
+        return current
+
+
+@dataclass
+class _AlternativePath(_Path):
+    choices: list[_Path]
+
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        found: set[Term] = set()
+        for choice in self.choices:
+            found |= choice.values(index, node)
+        return found
+
+
+@dataclass
+class _RepeatPath(_Path):
+    """``sh:zeroOrMorePath``, ``sh:oneOrMorePath`` or ``sh:zeroOrOnePath``."""
+
+    inner: _Path
+    include_start: bool
+    repeat: bool
+
+    def values(self, index: DocumentIndex, node: Term) -> set[Term]:
+        found = {node} if self.include_start else set()
+        frontier = {node}
+        while frontier:
+            step = {v for n in frontier for v in self.inner.values(index, n)}
+            frontier = step - found
+            found |= step
+            if not self.repeat:
+                break
+        return found
+
+
+# --- Shapes and checks ------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class CompiledShape:
+    """One shape: where its value nodes come from and the checks on them."""
+
+    info: ShapeInfo
+    path: _Path | None
+    deactivated: bool
+    checks: list[Any] = field(default_factory=list)
+    custom_checks: list[Any] = field(default_factory=list)
+
+    def evaluate(self, index: DocumentIndex, focus: Term, results: list[RawResult]) -> bool:
+        """Append the results of checking one focus node; return whether it conforms.
+
+        Conformance follows pyshacl with allow_warnings: a result of a core
+        component counts only if it and the shape are Violations (or another
+        severity that is not Warning or Info), and any result of a SPARQL-based
+        component counts. It decides sh:or, sh:node and sh:qualifiedValueShape,
+        and the report's sh:conforms.
+        """
+        if self.deactivated:
+            return True
+        values = {focus} if self.path is None else self.path.values(index, focus)
+        strict = self.info.severity not in ALLOWED_SEVERITIES
+        conforming = True
+        for check in self.checks:
+            start = len(results)
+            check(index, self, focus, values, results)
+            if strict and any(r.severity not in ALLOWED_SEVERITIES for r in results[start:]):
+                conforming = False
+        for check in self.custom_checks:
+            start = len(results)
+            check(index, self, focus, values, results)
+            conforming = conforming and len(results) == start
+        return conforming
+
+    def conforms(self, index: DocumentIndex, node: Term) -> bool:
+        """Tell whether ``node`` conforms to this shape, without keeping the results."""
+        return self.evaluate(index, node, [])
+
+    def result(
+        self, component: URIRef, focus: Term, value: Term | None = None, path: Node | None = None
+    ) -> RawResult:
+        return RawResult(self.info, component, focus, value, path)
+
+
+Check = Callable[[DocumentIndex, CompiledShape, Term, set, list], None]
+
+
+def _min_count(limit: int) -> Check:
+    def check(index, shape, focus, values, results):
+        if len(values) < limit:
+            results.append(shape.result(SH.MinCountConstraintComponent, focus))
+
+    return check
+
+
+def _max_count(limit: int) -> Check:
+    def check(index, shape, focus, values, results):
+        if len(values) > limit:
+            results.append(shape.result(SH.MaxCountConstraintComponent, focus))
+
+    return check
+
+
+_NODE_KINDS = {
+    SH.IRI: (ox.NamedNode,),
+    SH.BlankNode: (ox.BlankNode,),
+    SH.Literal: (ox.Literal,),
+    SH.BlankNodeOrIRI: (ox.BlankNode, ox.NamedNode),
+    SH.BlankNodeOrLiteral: (ox.BlankNode, ox.Literal),
+    SH.IRIOrLiteral: (ox.NamedNode, ox.Literal),
+}
+
+
+def _node_kind(kind: Node) -> Check:
+    allowed = _NODE_KINDS.get(kind)
+    if allowed is None:
+        raise UnsupportedShapes(f"sh:nodeKind {kind} is not a SHACL node kind; fix the shapes")
+
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if not isinstance(value, allowed):
+                results.append(shape.result(SH.NodeKindConstraintComponent, focus, value))
+
+    return check
+
+
+def _datatype(datatype: Node) -> Check:
+    """``sh:datatype``: only rdf:langString and xsd:string, the ones that need no
+    value parsing, are supported."""
+    if datatype == RDF.langString:
+        accepts: Callable[[Term], bool] = lambda value: bool(value.language)  # noqa: E731
+    elif datatype == XSD.string:
+        xsd_string = ox.NamedNode(str(XSD.string))
+        accepts = lambda value: not value.language and value.datatype == xsd_string  # noqa: E731
+    else:
+        raise UnsupportedShapes(f"sh:datatype {datatype} is not supported by the native engine")
+
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if not (isinstance(value, ox.Literal) and accepts(value)):
+                results.append(shape.result(SH.DatatypeConstraintComponent, focus, value))
+
+    return check
+
+
+def _pattern(pattern: str, flags: str) -> Check:
+    """``sh:pattern``: like pyshacl, only the i and m flags are read."""
+    options = (re.IGNORECASE if "i" in flags.lower() else 0) | (
+        re.MULTILINE if "m" in flags.lower() else 0
+    )
+    regex = re.compile(pattern, options)
+
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if isinstance(value, ox.BlankNode) or not regex.search(_lexical(value)):
+                results.append(shape.result(SH.PatternConstraintComponent, focus, value))
+
+    return check
+
+
+def _has_value(expected: Term) -> Check:
+    def check(index, shape, focus, values, results):
+        if expected not in values:
+            results.append(shape.result(SH.HasValueConstraintComponent, focus))
+
+    return check
+
+
+def _in(members: frozenset) -> Check:
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if value not in members:
+                results.append(shape.result(SH.InConstraintComponent, focus, value))
+
+    return check
+
+
+def _class(cls: Term) -> Check:
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if value not in index.instances(cls):
+                results.append(shape.result(SH.ClassConstraintComponent, focus, value))
+
+    return check
+
+
+def _or(members: list[CompiledShape]) -> Check:
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if not any(member.conforms(index, value) for member in members):
+                results.append(shape.result(SH.OrConstraintComponent, focus, value))
+
+    return check
+
+
+def _node(member: CompiledShape) -> Check:
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if not member.conforms(index, value):
+                results.append(shape.result(SH.NodeConstraintComponent, focus, value))
+
+    return check
+
+
+def _property(member: CompiledShape) -> Check:
+    """``sh:property``: the property shape's own results, for each value node as focus."""
+
+    def check(index, shape, focus, values, results):
+        for value in values:
+            member.evaluate(index, value, results)
+
+    return check
+
+
+def _qualified(member: CompiledShape, minimum: int | None, maximum: int | None) -> Check:
+    def check(index, shape, focus, values, results):
+        conforming = sum(1 for value in values if member.conforms(index, value))
+        if maximum is not None and conforming > maximum:
+            results.append(shape.result(SH.QualifiedMaxCountConstraintComponent, focus))
+        if minimum is not None and conforming < minimum:
+            results.append(shape.result(SH.QualifiedMinCountConstraintComponent, focus))
+
+    return check
+
+
+def _closed(allowed: frozenset) -> Check:
+    """``sh:closed``: one result per statement of the value node with another predicate.
+
+    ``rdf:type rdfs:Resource`` is always allowed, as in pyshacl.
+    """
+
+    def check(index, shape, focus, values, results):
+        for node in values:
+            for predicate, objects in index.out.get(node, {}).items():
+                if predicate in allowed:
+                    continue
+                path = URIRef(predicate.value)
+                for value in objects:
+                    if predicate == OX_RDF_TYPE and value == OX_RDFS_RESOURCE:
+                        continue
+                    results.append(shape.result(SH.ClosedConstraintComponent, focus, value, path))
+
+    return check
+
+
+def _equals(predicate: Term) -> Check:
+    def check(index, shape, focus, values, results):
+        other = index.objects(focus, predicate)
+        for value in values ^ other:
+            results.append(shape.result(SH.EqualsConstraintComponent, focus, value))
+
+    return check
+
+
+def _inverse_link(inverse: Term) -> Check:
+    """reg:InverseLink: each IRI value described by more than its rdf:type links back
+    to the focus node with the ``inverse`` property (the query in shapes/generic.ttl)."""
+
+    def check(index, shape, focus, values, results):
+        for value in values:
+            if not isinstance(value, ox.NamedNode):
+                continue
+            properties = index.out.get(value)
+            if not properties or not any(p != OX_RDF_TYPE for p in properties):
+                continue
+            if focus not in properties.get(inverse, ()):
+                results.append(shape.result(REG_INVERSE_LINK, focus, value))
+
+    return check
+
+
+def _lexical(value: Term) -> str:
+    """Return the string pyshacl matches sh:pattern against: an IRI, or a literal's
+    lexical form as rdflib writes it (numbers and dates in canonical form)."""
+    if isinstance(value, ox.NamedNode):
+        return value.value
+    if value.language or value.datatype.value == str(XSD.string):
+        return value.value
+    return str(rdflib_term(value))
+
+
+# --- Compiling the shapes graph ------------------------------------------------------------
+
+
+class NativeShapes:
+    """A shapes graph compiled into Python checks, with its targeted shapes indexed
+    by the classes and predicates that can select their focus nodes."""
+
+    def __init__(self, shapes_graph: Graph) -> None:
+        self.graph = shapes_graph
+        self._compiled: dict[Node, CompiledShape] = {}
+        self._targets: dict[Node, _Targets] = {}
+        self._by_class: dict[Term, list[Node]] = {}
+        self._by_subject_of: dict[Term, list[Node]] = {}
+        self._by_object_of: dict[Term, list[Node]] = {}
+        self._always: list[Node] = []
+        for node in sorted(self._targeted_nodes(), key=str):
+            self._add_targeted(node)
+
+    def validate(self, index: DocumentIndex) -> tuple[list[RawResult], bool]:
+        """Return every result for the document in ``index``, and whether it conforms
+        as pyshacl's sh:conforms states it (see ``CompiledShape.evaluate``)."""
+        results: list[RawResult] = []
+        conforms = True
+        for node in self._select(index):
+            shape = self._compiled[node]
+            for focus in self._targets[node].focus_nodes(index):
+                conforms = shape.evaluate(index, focus, results) and conforms
+        return results, conforms
+
+    def _select(self, index: DocumentIndex) -> list[Node]:
+        """Return the shapes whose targets can select a node of the document, in a stable order."""
+        if OX_SUBCLASS_OF in index.by_predicate:
+            return list(self._targets)  # the document declares subclasses: try every shape
+        chosen = dict.fromkeys(self._always)
+        for cls in index.classes():
+            chosen.update(dict.fromkeys(self._by_class.get(cls, ())))
+        for predicate in index.by_predicate:
+            chosen.update(dict.fromkeys(self._by_subject_of.get(predicate, ())))
+            chosen.update(dict.fromkeys(self._by_object_of.get(predicate, ())))
+        return list(chosen)
+
+    def _targeted_nodes(self) -> set[Node]:
+        graph = self.graph
+        found = {s for p in (*TARGET_PREDICATES, SH.target) for s in graph.subjects(p, None)}
+        shapes = set(graph.subjects(RDF.type, SH.NodeShape)) | set(
+            graph.subjects(RDF.type, SH.PropertyShape)
+        )
+        for shape in shapes:
+            if _is_class(graph, shape):
+                found.add(shape)
+        return found
+
+    def _add_targeted(self, node: Node) -> None:
+        targets = _Targets.read(self.graph, node)
+        self._targets[node] = targets
+        self.shape(node)
+        if targets.runs_always:
+            self._always.append(node)
+            return
+        for cls in targets.trigger_classes:
+            self._by_class.setdefault(cls, []).append(node)
+        for predicate in targets.subjects_of:
+            self._by_subject_of.setdefault(predicate, []).append(node)
+        for predicate in targets.objects_of:
+            self._by_object_of.setdefault(predicate, []).append(node)
+
+    def shape(self, node: Node) -> CompiledShape:
+        """Return the compiled shape for ``node``, compiling it on first use."""
+        compiled = self._compiled.get(node)
+        if compiled is not None:
+            return compiled
+        graph = self.graph
+        path_node = graph.value(node, SH.path)
+        info = ShapeInfo(
+            node=node,
+            path=path_node,
+            severity=graph.value(node, SH.severity) or SH.Violation,
+            messages=tuple(m for m in graph.objects(node, SH.message) if isinstance(m, Literal)),
+        )
+        deactivated = graph.value(node, SH.deactivated)
+        compiled = CompiledShape(
+            info=info,
+            path=_compile_path(graph, path_node) if path_node is not None else None,
+            deactivated=bool(deactivated is not None and deactivated.toPython() is True),
+        )
+        self._compiled[node] = compiled  # before the checks, so that shapes may refer back
+        compiled.checks = self._checks(node, compiled)
+        compiled.custom_checks = self._custom_checks(node, compiled)
+        return compiled
+
+    def _checks(self, node: Node, shape: CompiledShape) -> list[Check]:
+        graph = self.graph
+        checks: list[Check] = []
+        for parameter in sorted(set(graph.predicates(node, None)), key=str):
+            if parameter in NON_PARAMETERS or not str(parameter).startswith(str(SH)):
+                continue
+            builder = _CHECK_BUILDERS.get(parameter)
+            if builder is None:
+                raise UnsupportedShapes(
+                    f"the shape {node} uses {parameter}, which the native SHACL engine does "
+                    "not evaluate; add it to registry/shacl_engine.py or use the pyshacl engine"
+                )
+            checks.extend(builder(self, node, shape))
+        return checks
+
+    def _custom_checks(self, node: Node, shape: CompiledShape) -> list[Check]:
+        """Return the checks of SPARQL-based constraint components whose parameters the shape sets."""
+        graph = self.graph
+        checks = []
+        for component in sorted(set(graph.subjects(RDF.type, SH.ConstraintComponent)), key=str):
+            parameters = [graph.value(p, SH.path) for p in graph.objects(component, SH.parameter)]
+            mandatory = [
+                path
+                for p, path in zip(graph.objects(component, SH.parameter), parameters, strict=True)
+                if graph.value(p, SH.optional) != Literal(True)
+            ]
+            if not all(graph.value(node, path) is not None for path in mandatory):
+                continue
+            checks.append(self._inverse_link_check(component, node, shape))
+        return checks
+
+    def _inverse_link_check(self, component: Node, node: Node, shape: CompiledShape) -> Check:
+        graph = self.graph
+        validator = graph.value(component, SH.propertyValidator)
+        query = str(graph.value(validator, SH.select)) if validator is not None else ""
+        supported = (
+            component == REG_INVERSE_LINK
+            and re.sub(r"\s+", "", query) == INVERSE_LINK_QUERY
+            and shape.path is not None
+            and graph.value(component, SH.nodeValidator) is None
+            and graph.value(component, SH.validator) is None
+            and graph.value(component, SH.message) is None
+            and graph.value(validator, SH.message) is None
+        )
+        if not supported:
+            raise UnsupportedShapes(
+                f"the SPARQL-based constraint component {component} used by {node} has no "
+                "native version; write one in registry/shacl_engine.py or use the pyshacl engine"
+            )
+        return _inverse_link(ox_term(graph.value(node, REG_INVERSE)))
+
+    def list_items(self, head: Node) -> list[Node]:
+        return list(Collection(self.graph, head))
+
+
+def _is_class(graph: Graph, node: Node) -> bool:
+    return (node, RDF.type, RDFS.Class) in graph or (node, RDF.type, OWL.Class) in graph
+
+
+def _build_min_count(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_min_count(int(v)) for v in engine.graph.objects(node, SH.minCount)]
+
+
+def _build_max_count(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_max_count(int(v)) for v in engine.graph.objects(node, SH.maxCount)]
+
+
+def _build_node_kind(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_node_kind(v) for v in engine.graph.objects(node, SH.nodeKind)]
+
+
+def _build_datatype(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_datatype(v) for v in engine.graph.objects(node, SH.datatype)]
+
+
+def _build_pattern(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    flags = engine.graph.value(node, SH.flags)
+    return [_pattern(str(v), str(flags or "")) for v in engine.graph.objects(node, SH.pattern)]
+
+
+def _build_has_value(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_has_value(ox_term(v)) for v in engine.graph.objects(node, SH.hasValue)]
+
+
+def _build_in(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [
+        _in(frozenset(ox_term(item) for item in engine.list_items(head)))
+        for head in engine.graph.objects(node, SH["in"])
+    ]
+
+
+def _build_class(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_class(ox_term(v)) for v in engine.graph.objects(node, SH["class"])]
+
+
+def _build_or(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [
+        _or([engine.shape(member) for member in engine.list_items(head)])
+        for head in engine.graph.objects(node, SH["or"])
+    ]
+
+
+def _build_node(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_node(engine.shape(member)) for member in engine.graph.objects(node, SH.node)]
+
+
+def _build_property(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_property(engine.shape(member)) for member in engine.graph.objects(node, SH.property)]
+
+
+def _build_qualified(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    graph = engine.graph
+    if shape.path is None:
+        return []  # pyshacl ignores sh:qualifiedValueShape on a node shape
+    disjoint = graph.value(node, SH.qualifiedValueShapesDisjoint)
+    if disjoint is not None and disjoint.toPython() is True:
+        raise UnsupportedShapes(f"{node} uses sh:qualifiedValueShapesDisjoint true; not supported")
+    minimum = graph.value(node, SH.qualifiedMinCount)
+    maximum = graph.value(node, SH.qualifiedMaxCount)
+    return [
+        _qualified(
+            engine.shape(member),
+            int(minimum) if minimum is not None else None,
+            int(maximum) if maximum is not None else None,
+        )
+        for member in graph.objects(node, SH.qualifiedValueShape)
+    ]
+
+
+def _build_closed(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    graph = engine.graph
+    closed = graph.value(node, SH.closed)
+    if closed is None or closed.toPython() is not True:
+        return []
+    ignored = [
+        item
+        for head in graph.objects(node, SH.ignoredProperties)
+        for item in engine.list_items(head)
+    ]
+    paths = [graph.value(member, SH.path) for member in graph.objects(node, SH.property)]
+    allowed = {ox_term(p) for p in (*ignored, *paths) if isinstance(p, URIRef)}
+    return [_closed(frozenset(allowed))]
+
+
+def _build_equals(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
+    return [_equals(ox_term(v)) for v in engine.graph.objects(node, SH.equals)]
+
+
+_CHECK_BUILDERS: dict[Node, Callable[[NativeShapes, Node, CompiledShape], list[Check]]] = {
+    SH.minCount: _build_min_count,
+    SH.maxCount: _build_max_count,
+    SH.nodeKind: _build_node_kind,
+    SH.datatype: _build_datatype,
+    SH.pattern: _build_pattern,
+    SH.hasValue: _build_has_value,
+    SH["in"]: _build_in,
+    SH["class"]: _build_class,
+    SH["or"]: _build_or,
+    SH.node: _build_node,
+    SH.property: _build_property,
+    SH.qualifiedValueShape: _build_qualified,
+    SH.closed: _build_closed,
+    SH.equals: _build_equals,
+}
+
+
+def _compile_path(graph: Graph, node: Node) -> _Path:
+    """Compile a SHACL property path (SHACL section 2.3.1)."""
+    if isinstance(node, URIRef):
+        return _PredicatePath(ox_term(node))
+    inverse = graph.value(node, SH.inversePath)
+    if inverse is not None:
+        return _InversePath(_compile_path(graph, inverse))
+    alternatives = graph.value(node, SH.alternativePath)
+    if alternatives is not None:
+        return _AlternativePath([_compile_path(graph, p) for p in Collection(graph, alternatives)])
+    repeats = {
+        SH.zeroOrMorePath: (True, True),
+        SH.oneOrMorePath: (False, True),
+        SH.zeroOrOnePath: (True, False),
+    }
+    for predicate, (include_start, repeat) in repeats.items():
+        inner = graph.value(node, predicate)
+        if inner is not None:
+            return _RepeatPath(_compile_path(graph, inner), include_start, repeat)
+    if graph.value(node, RDF.first) is not None:
+        return _SequencePath([_compile_path(graph, p) for p in Collection(graph, node)])
+    raise UnsupportedShapes(f"{node} is not a SHACL property path; fix the shapes")
+
+
+# --- Targets -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Targets:
+    """The targets of one shape (SHACL section 2.1.3, SHACL-AF section 5.1)."""
+
+    nodes: list[Term] = field(default_factory=list)
+    classes: list[Term] = field(default_factory=list)
+    subjects_of: list[Term] = field(default_factory=list)
+    objects_of: list[Term] = field(default_factory=list)
+    generated: list[tuple[list[Term], type]] = field(default_factory=list)
+    sparql: list[str] = field(default_factory=list)
+
+    @property
+    def runs_always(self) -> bool:
+        return bool(self.nodes or self.sparql)
+
+    @classmethod
+    def read(cls, graph: Graph, node: Node) -> _Targets:
+        targets = cls(
+            nodes=[ox_term(v) for v in graph.objects(node, SH.targetNode)],
+            classes=[ox_term(v) for v in graph.objects(node, SH.targetClass)],
+            subjects_of=[ox_term(v) for v in graph.objects(node, SH.targetSubjectsOf)],
+            objects_of=[ox_term(v) for v in graph.objects(node, SH.targetObjectsOf)],
+        )
+        if _is_class(graph, node):
+            targets.classes.append(ox_term(node))
+        for target in graph.objects(node, SH.target):
+            targets._add_advanced(graph, node, target)
+        return targets
+
+    def _add_advanced(self, graph: Graph, shape: Node, target: Node) -> None:
+        if graph.value(target, RDF.type) != SH.SPARQLTarget:
+            raise UnsupportedShapes(f"{shape} has a target that is not an sh:SPARQLTarget")
+        select = str(graph.value(target, SH.select))
+        match = GENERATED_SPARQL_TARGET.fullmatch(select)
+        if match is None:
+            self.sparql.append(_with_prefixes(graph, target, select))
+            return
+        classes = [ox.NamedNode(iri.strip("<>")) for iri in match["classes"].split()]
+        node_type = ox.NamedNode if match["test"] == "isIRI" else ox.BlankNode
+        self.generated.append((classes, node_type))
+
+    @property
+    def trigger_classes(self) -> list[Term]:
+        """Return the classes whose instances these targets can select."""
+        return [*self.classes, *(cls for classes, _ in self.generated for cls in classes)]
+
+    def focus_nodes(self, index: DocumentIndex) -> set[Term]:
+        found: set[Term] = set(self.nodes)
+        for cls in self.classes:
+            found |= index.instances(cls)
+        for predicate in self.subjects_of:
+            found.update(index.pairs(predicate))
+        for predicate in self.objects_of:
+            for values in index.pairs(predicate).values():
+                found |= values
+        for classes, node_type in self.generated:
+            for cls in classes:
+                found.update(n for n in index.subjects_typed(cls) if isinstance(n, node_type))
+        for select in self.sparql:
+            found |= _sparql_focus_nodes(index, select)
+        return found
+
+
+def _with_prefixes(graph: Graph, target: Node, select: str) -> str:
+    """Prepend the PREFIX declarations of the target's sh:prefixes (SHACL section 5.2.1)."""
+    lines = []
+    for ontology in graph.objects(target, SH.prefixes):
+        for declaration in graph.objects(ontology, SH.declare):
+            prefix = graph.value(declaration, SH.prefix)
+            namespace = graph.value(declaration, SH.namespace)
+            lines.append(f"PREFIX {prefix}: <{namespace}>")
+    return "\n".join([*lines, select])
+
+
+def _sparql_focus_nodes(index: DocumentIndex, select: str) -> set[Term]:
+    """Run a SPARQL target on an in-memory Oxigraph store holding the document."""
+    store = ox.Store()
+    store.extend(ox.Quad(s, p, o) for s, p, o in index)
+    return {solution["this"] for solution in store.query(select) if solution["this"] is not None}
+
+
+# --- Terms -----------------------------------------------------------------------------------
+
+
+def ox_term(node: Node) -> Term:
+    """Convert an rdflib term to the pyoxigraph term it stands for."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        datatype = node.datatype or XSD.string
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(datatype)))
+    raise UnsupportedShapes(f"{node!r} is not an RDF term")
+
+
+def rdflib_term(term: Term) -> Node:
+    """Convert a pyoxigraph term to rdflib, as the pyshacl data graph holds it."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+# --- The report graph ------------------------------------------------------------------------
+
+
+def report_graph(
+    results: list[RawResult], shapes_graph: Graph, index: DocumentIndex, conforms: bool
+) -> Graph:
+    """Build the sh:ValidationReport graph (SHACL section 3.6) that pyshacl would return.
+
+    As pyshacl does, blank nodes of the shapes graph (anonymous shapes, paths)
+    and of the data (focus nodes, values) are copied into the report with their
+    labels and their statements.
+    """
+    graph = Graph(bind_namespaces="core")
+    for prefix, namespace in shapes_graph.namespaces():
+        graph.bind(prefix, namespace)
+    report = BNode()
+    graph.add((report, RDF.type, SH.ValidationReport))
+    graph.add((report, SH.conforms, Literal(conforms)))
+    for result in results:
+        node = BNode()
+        graph.add((report, SH.result, node))
+        _add_result(graph, node, result, shapes_graph, index)
+    return graph
+
+
+def _add_result(
+    graph: Graph, node: BNode, result: RawResult, shapes_graph: Graph, index: DocumentIndex
+) -> None:
+    shape = result.shape
+    graph.add((node, RDF.type, SH.ValidationResult))
+    graph.add((node, SH.sourceConstraintComponent, result.component))
+    graph.add((node, SH.sourceShape, _copy_shape_node(shapes_graph, shape.node, graph)))
+    graph.add((node, SH.resultSeverity, shape.severity))
+    graph.add((node, SH.focusNode, _copy_data_node(index, result.focus, graph)))
+    if result.value is not None:
+        graph.add((node, SH.value, _copy_data_node(index, result.value, graph)))
+    path = result.result_path
+    if path is not None:
+        graph.add((node, SH.resultPath, _copy_shape_node(shapes_graph, path, graph)))
+    for message in shape.messages:
+        graph.add((node, SH.resultMessage, message))
+
+
+def _copy_shape_node(source: Graph, node: Node, target: Graph, depth: int = 0) -> Node:
+    if isinstance(node, BNode) and depth < 10:
+        for predicate, value in source.predicate_objects(node):
+            target.add((node, predicate, _copy_shape_node(source, value, target, depth + 1)))
+    return node
+
+
+def _copy_data_node(index: DocumentIndex, term: Term, target: Graph, depth: int = 0) -> Node:
+    node = rdflib_term(term)
+    if isinstance(term, ox.BlankNode) and depth < 10:
+        for predicate, values in index.out.get(term, {}).items():
+            for value in values:
+                copied = _copy_data_node(index, value, target, depth + 1)
+                target.add((node, rdflib_term(predicate), copied))
+    return node
