@@ -1,0 +1,202 @@
+"""Helpers shared by the benchmark scripts: machine facts, timing, processes, tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "docs" / "benchmarks"
+TIME = Path("/usr/bin/time")
+
+
+def machine_description() -> str:
+    """Return the CPU model, CPU count and operating system, e.g. for a table header."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of the registry and of the engines the figures depend on."""
+    found = {"python": platform.python_version()}
+    for package in ("ctdl-registry", "pyoxigraph", "oxigraph", "pyshacl", "PyLD"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def header(workload: str, documents: int) -> dict[str, Any]:
+    """Return the fields every result file starts with."""
+    return {
+        "workload": workload,
+        "documents": documents,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_description(),
+        "versions": versions(),
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Return the value below which ``fraction`` of ``values`` fall (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def latency_summary(milliseconds: list[float]) -> dict[str, float]:
+    """Return count, p50, p95, p99 and mean of latencies in milliseconds."""
+    if not milliseconds:
+        return {"count": 0}
+    return {
+        "count": len(milliseconds),
+        "p50_ms": round(statistics.median(milliseconds), 2),
+        "p95_ms": round(percentile(milliseconds, 0.95), 2),
+        "p99_ms": round(percentile(milliseconds, 0.99), 2),
+        "mean_ms": round(statistics.fmean(milliseconds), 2),
+    }
+
+
+def print_table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """Print a Markdown table, so a run's output can be pasted into the benchmark page."""
+    print(f"\n{title}\n")
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for number, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if number == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def print_header(figures: dict[str, Any]) -> None:
+    print(f"{figures['workload']} at {figures['documents']:,} documents, {figures['date']}")
+    print(f"machine: {figures['machine']}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in figures["versions"].items()))
+
+
+def save(figures: dict[str, Any], output: Path | None) -> Path:
+    """Write the figures as JSON (default ``docs/benchmarks/{workload}-{documents}.json``)."""
+    path = output or RESULTS / f"{figures['workload']}-{figures['documents']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\nsaved {path}")
+    return path
+
+
+def read_manifest(data: Path) -> dict[str, Any]:
+    """Read the manifest ``bench/generate.py`` wrote; explain the fix if it is missing."""
+    path = data / "manifest.json"
+    if not path.exists():
+        raise SystemExit(
+            f"no manifest at {path}; generate the data first with "
+            f"bench/generate.py --documents N --output {data}"
+        )
+    return json.loads(path.read_text())
+
+
+def measured_run(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command under ``/usr/bin/time -v``; return seconds, peak memory and its output.
+
+    The peak is the maximum resident set size of the process (children that
+    it waited for included), as GNU time reports it.
+    """
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".time") as report:
+        full = [str(TIME), "-v", "-o", report.name, *command]
+        started = time.perf_counter()
+        completed = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - started
+        peak_kb = _max_rss_kb(Path(report.name).read_text())
+    if completed.returncode not in (0, 1):  # `registry load` exits 1 when a file failed
+        raise SystemExit(
+            f"{' '.join(command)} failed with exit code {completed.returncode}:\n"
+            f"{completed.stderr[-3000:]}"
+        )
+    return {
+        "seconds": round(elapsed, 2),
+        "peak_memory_mb": round(peak_kb / 1024, 1),
+        "returncode": completed.returncode,
+        "stdout": completed.stdout,
+        "stderr": completed.stderr,
+    }
+
+
+def _max_rss_kb(report: str) -> int:
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
+    return int(match.group(1)) if match else 0
+
+
+def folder_size_mb(path: Path) -> float:
+    total = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return round(total / 1024 / 1024, 1)
+
+
+def fresh_folder(path: Path, marker: str) -> Path:
+    """Empty a folder a benchmark made earlier (it holds ``marker``) and return it.
+
+    A folder without the marker is left alone, so a mistyped path never
+    deletes someone's data.
+    """
+    if path.exists():
+        if not (path / marker).exists() and any(path.iterdir()):
+            raise SystemExit(f"{path} exists and was not made by the benchmark; choose another")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / marker).write_text("made by the benchmark scripts; safe to delete\n")
+    return path
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(command: list[str], url: str, log: Path, timeout: float = 300) -> Any:
+    """Start a server process, wait until ``url`` answers, and return the process."""
+    handle = log.open("w")
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}")
+        try:
+            requests.get(url, timeout=2)
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    stop_server(process)
+    raise SystemExit(f"{' '.join(command)} did not answer at {url} within {timeout:g} s")
+
+
+def stop_server(process: Any) -> None:
+    """Stop a server started by ``start_server`` (this process's own child only)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,391 @@
+"""Employer query benchmark: registry HTTP API and /sparql against pyoxigraph and oxigraph serve.
+
+Run from the project root, after bench/generate.py and bench/load.py:
+
+    .venv/bin/python bench/query_mix.py --data /tmp/ctdl-10000 [--clients 1 8]
+
+The mix is in ``bench/questions.py``: credentials for an occupation,
+competencies for an occupation, credentials for a competency, transfer values,
+full-text search, a resource by CTID and a reverse lookup (what requires this
+credential), each with parameter values taken from the data. Four targets
+answer it, one after another so they never compete for the CPUs:
+
+1. the registry's HTTP API (``registry serve`` on ``DATA/registry-store``);
+2. the registry's ``/sparql`` with each question's SPARQL text;
+3. ``oxigraph serve-read-only`` on ``DATA/oxigraph-store`` (loaded from the
+   same quads by ``oxigraph load``), with the union default graph as the
+   registry has it;
+4. the same SPARQL in this process with pyoxigraph, on the registry's store.
+
+Each target runs the mix once to warm up, then ``--passes`` times at each
+client count. Figures are p50/p95/p99 per question and queries per second
+for the mix, printed as tables and saved to
+``docs/benchmarks/queries-{documents}.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+import requests
+from common import (
+    BIN,
+    free_port,
+    header,
+    latency_summary,
+    print_header,
+    print_table,
+    read_manifest,
+    save,
+    start_server,
+    stop_server,
+)
+from questions import Question, questions
+
+SPARQL_JSON = "application/sparql-results+json"
+Task = tuple[Question, str]
+
+
+class HttpTarget:
+    """Sends each task to a server over HTTP, one ``requests`` session per client thread."""
+
+    def __init__(self, name: str, send: Callable[[requests.Session, Task], requests.Response]):
+        self.name = name
+        self._send = send
+        self._local = threading.local()
+
+    def run(self, task: Task) -> int:
+        """Answer one task and return its number of result rows; raise on an HTTP error."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        response = self._send(session, task)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return count_rows(response.json())
+
+
+def count_rows(body: dict[str, Any]) -> int:
+    """Return the rows of a SPARQL JSON result, or the results of an API page."""
+    if "results" in body and isinstance(body["results"], dict):
+        return len(body["results"].get("bindings", []))
+    if isinstance(body.get("results"), list):
+        return len(body["results"])
+    return 1  # a single resource
+
+
+def api_target(base: str) -> HttpTarget:
+    def send(session: requests.Session, task: Task) -> requests.Response:
+        question, value = task
+        path = (question.path or "").replace("{value}", quote(value, safe=""))
+        return session.get(base + path, headers={"Accept": "application/json"}, timeout=300)
+
+    return HttpTarget("registry API", send)
+
+
+def registry_sparql_target(base: str) -> HttpTarget:
+    def send(session: requests.Session, task: Task) -> requests.Response:
+        question, value = task
+        return session.post(
+            base + "/sparql",
+            data={"query": question.sparql(value)},
+            headers={"Accept": SPARQL_JSON},
+            timeout=300,
+        )
+
+    return HttpTarget("registry /sparql", send)
+
+
+def oxigraph_target(base: str) -> HttpTarget:
+    def send(session: requests.Session, task: Task) -> requests.Response:
+        question, value = task
+        return session.post(
+            base + "/query",
+            data=question.sparql(value).encode("utf-8"),
+            headers={"Content-Type": "application/sparql-query", "Accept": SPARQL_JSON},
+            timeout=300,
+        )
+
+    return HttpTarget("oxigraph serve", send)
+
+
+class InProcessTarget:
+    """Runs the SPARQL text with pyoxigraph in this process, over the union of the graphs."""
+
+    name = "pyoxigraph in-process"
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def run(self, task: Task) -> int:
+        question, value = task
+        results = self.store.query(question.sparql(value), use_default_graph_as_union=True)
+        return sum(1 for _ in results)
+
+
+def make_tasks(
+    mix: list[Question], parameters: dict[str, list[str]], per_question: int
+) -> list[Task]:
+    """Return (question, value) pairs: up to ``per_question`` values each, in a fixed shuffle."""
+    tasks = []
+    for question in mix:
+        values = parameters.get(question.parameter, [])[:per_question]
+        tasks.extend((question, value) for value in values)
+    random.Random(0).shuffle(tasks)
+    return tasks
+
+
+def measure(target: Any, tasks: list[Task], clients: int, passes: int, budget: float) -> dict:
+    """Run the tasks ``passes`` times with ``clients`` threads; return latencies and rates.
+
+    No task starts after ``budget`` seconds; the ones left are counted as skipped.
+    """
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, list[str]] = defaultdict(list)
+    skipped = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + budget
+
+    def timed(task: Task) -> None:
+        nonlocal skipped
+        if time.monotonic() > deadline:
+            with lock:
+                skipped += 1
+            return
+        started = time.perf_counter()
+        try:
+            target.run(task)
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+            with lock:
+                errors[task[0].name].append(f"{task[1]}: {exc}"[:300])
+            return
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            latencies[task[0].name].append(elapsed)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(timed, tasks * passes))
+    wall = time.perf_counter() - started
+    done = sum(len(values) for values in latencies.values())
+    return {
+        "clients": clients,
+        "queries": done,
+        "skipped_after_budget": skipped,
+        "seconds": round(wall, 2),
+        "queries_per_second": round(done / wall, 1) if wall else 0.0,
+        "per_question": {name: latency_summary(values) for name, values in latencies.items()},
+        "errors": {
+            name: {"count": len(found), "first": found[0]} for name, found in errors.items()
+        },
+    }
+
+
+def warm_up(target: Any, mix: list[Question], parameters: dict[str, list[str]]) -> dict[str, Any]:
+    """Run each question once with its first value: rows (to compare targets) and seconds."""
+    found: dict[str, Any] = {}
+    for question in mix:
+        values = parameters.get(question.parameter, [])
+        if not values:
+            continue
+        started = time.perf_counter()
+        try:
+            rows: Any = target.run((question, values[0]))
+        except Exception as exc:  # noqa: BLE001 - shown in the results
+            rows = f"error: {exc}"[:200]
+        found[question.name] = {"rows": rows, "seconds": round(time.perf_counter() - started, 3)}
+    return found
+
+
+def benchmark_target(
+    target: Any, tasks: list[Task], args: argparse.Namespace, mix: list[Question], parameters: dict
+) -> dict[str, Any]:
+    """Warm a target up, leave out questions slower than ``--slow-seconds``, then measure
+    the rest of the mix at each client count."""
+    first = warm_up(target, mix, parameters)
+    slow = {
+        name: f"{result['seconds']} s for one query in the warm-up"
+        for name, result in first.items()
+        if result["seconds"] > args.slow_seconds or isinstance(result["rows"], str)
+    }
+    measured = [task for task in tasks if task[0].name not in slow]
+    result: dict[str, Any] = {"warm_up": first, "left_out": slow, "runs": []}
+    for clients in args.clients:
+        result["runs"].append(measure(target, measured, clients, args.passes, args.budget))
+        print(f"  {target.name}: {clients} client(s) done", flush=True)
+    return result
+
+
+def registry_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
+    """Serve the registry's store and measure its HTTP API and /sparql."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "registry"), "serve", "--store", str(args.data / "registry-store")]
+    command += ["--port", str(port), "--query-workers", str(max(args.clients))]
+    command += ["--query-timeout", str(args.query_timeout)]
+    server = start_server(command, base + "/", args.data / "registry-serve.log")
+    try:
+        api_tasks = [task for task in tasks if task[0].path is not None]
+        api_mix = [question for question in mix if question.path is not None]
+        return {
+            "registry API": benchmark_target(
+                api_target(base), api_tasks, args, api_mix, parameters
+            ),
+            "registry /sparql": benchmark_target(
+                registry_sparql_target(base), tasks, args, mix, parameters
+            ),
+        }
+    finally:
+        stop_server(server)
+
+
+def oxigraph_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
+    """Serve the store `oxigraph load` made with `oxigraph serve-read-only` and measure it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "oxigraph"), "serve-read-only", "--location"]
+    command += [str(args.data / "oxigraph-store"), "--bind", f"127.0.0.1:{port}"]
+    command += ["--union-default-graph", "--timeout-s", str(int(args.query_timeout))]
+    server = start_server(command, base + "/", args.data / "oxigraph-serve.log")
+    try:
+        return {
+            "oxigraph serve": benchmark_target(oxigraph_target(base), tasks, args, mix, parameters)
+        }
+    finally:
+        stop_server(server)
+
+
+def in_process_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
+    """Open the registry's store read-only in this process and run the SPARQL texts."""
+    store = ox.Store.read_only(str(args.data / "registry-store" / "oxigraph"))
+    try:
+        target = InProcessTarget(store)
+        return {target.name: benchmark_target(target, tasks, args, mix, parameters)}
+    finally:
+        del store
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    manifest = read_manifest(args.data)
+    if not (args.data / "registry-store").exists() or not (args.data / "oxigraph-store").exists():
+        raise SystemExit(f"load the stores first: bench/load.py --data {args.data}")
+    parameters = manifest["parameters"]
+    mix = questions()
+    tasks = make_tasks(mix, parameters, args.values)
+    figures = header("queries", manifest["documents"])
+    figures["quads"] = manifest["quads"]
+    figures["questions"] = {q.name: {"path": q.path, "sparql_from": q.source} for q in mix}
+    figures["sparql_examples"] = {
+        q.name: q.sparql(parameters[q.parameter][0]) for q in mix if parameters.get(q.parameter)
+    }
+    figures["settings"] = {
+        "values_per_question": args.values,
+        "passes": args.passes,
+        "budget_seconds": args.budget,
+        "slow_seconds": args.slow_seconds,
+        "server_query_timeout_seconds": args.query_timeout,
+    }
+    figures["targets"] = {}
+    for phase in (registry_phase, oxigraph_phase, in_process_phase):
+        figures["targets"].update(phase(args, mix, parameters, tasks))
+    figures["ratios"] = ratios(figures["targets"], args.clients)
+    return figures
+
+
+def ratios(targets: dict[str, Any], clients: list[int]) -> dict[str, Any]:
+    """Return the ratios the targets are stated in: HTTP over in-process, /sparql over oxigraph."""
+    found: dict[str, Any] = {}
+    for index, count in enumerate(clients):
+        runs = {name: target["runs"][index] for name, target in targets.items()}
+        sparql, oxigraph = runs.get("registry /sparql"), runs.get("oxigraph serve")
+        if sparql and oxigraph and oxigraph["queries_per_second"]:
+            found[f"sparql_throughput_vs_oxigraph_serve_{count}_clients"] = round(
+                sparql["queries_per_second"] / oxigraph["queries_per_second"], 2
+            )
+        api, local = runs.get("registry API"), runs.get("pyoxigraph in-process")
+        if api and local:
+            found[f"api_p50_over_in_process_{count}_clients"] = {
+                name: round(summary["p50_ms"] / local["per_question"][name]["p50_ms"], 2)
+                for name, summary in api["per_question"].items()
+                if summary.get("count") and local["per_question"].get(name, {}).get("p50_ms")
+            }
+    return found
+
+
+def report(figures: dict[str, Any]) -> None:
+    print_header(figures)
+    targets = figures["targets"]
+    for index, clients in enumerate(run["clients"] for run in next(iter(targets.values()))["runs"]):
+        names = list(figures["questions"])
+        rows = []
+        for name in names:
+            row = [name]
+            for target in targets.values():
+                summary = target["runs"][index]["per_question"].get(name, {})
+                row.append(
+                    f"{summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} / {summary['p99_ms']:.1f}"
+                    if summary.get("count")
+                    else "n/a"
+                )
+            rows.append(row)
+        rows.append(
+            ["queries/s (mix)"]
+            + [f"{target['runs'][index]['queries_per_second']:.1f}" for target in targets.values()]
+        )
+        print_table(
+            f"Employer queries, {clients} client(s): p50 / p95 / p99 ms",
+            ["Question", *targets],
+            rows,
+        )
+    print("\nWarm-up (first value of each question): rows, seconds")
+    for name, target in targets.items():
+        warm = {q: (r["rows"], r["seconds"]) for q, r in target["warm_up"].items()}
+        print(f"  {name}: {warm}")
+        for question, reason in target["left_out"].items():
+            print(f"  {name} left {question} out of the measured mix: {reason}")
+    for name, target in targets.items():
+        for run_figures in target["runs"]:
+            for question, error in run_figures["errors"].items():
+                print(f"  errors in {name}, {question}: {error['count']}, e.g. {error['first']}")
+    print(f"\nratios: {figures['ratios']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder from bench/generate.py")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="client counts")
+    parser.add_argument("--values", type=int, default=10, help="parameter values per question")
+    parser.add_argument("--passes", type=int, default=3, help="measured passes over the mix")
+    parser.add_argument(
+        "--query-timeout", type=float, default=60, help="server query time limit in seconds"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=120, help="seconds per target and client count"
+    )
+    parser.add_argument(
+        "--slow-seconds",
+        type=float,
+        default=10,
+        help="leave a question out of the measured mix if its warm-up query took longer",
+    )
+    parser.add_argument("--output", type=Path, help="JSON file (default docs/benchmarks/...)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NO_PROXY", "127.0.0.1")
+    figures = run(args)
+    report(figures)
+    save(figures, args.output)
+
+
+if __name__ == "__main__":
+    main()
