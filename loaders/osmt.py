@@ -180,11 +180,11 @@ def read_json(text: str) -> dict[str, Any] | str:
         if any("skillStatement" in s for s in raw):
             paths = [f"$[{index}]" for index in range(len(raw))]
             return {"collection": None, "skills": raw, "paths": paths}
-        return _other_answer(raw[0])
+        return _describe_other_response(raw[0])
     return "JSON that is not an OSMT skill, collection or skill list"
 
 
-def _other_answer(first: dict[str, Any]) -> str:
+def _describe_other_response(first: dict[str, Any]) -> str:
     if "operationType" in first:
         return "an OSMT audit log (change history), not skills"
     if first.get("type") == "Category" or "skillCount" in first:
@@ -221,12 +221,12 @@ def _csv_skill(row: dict[str, Any], file_name: str) -> dict[str, Any]:
         if not column or not value:
             continue
         if column in CSV_OCCUPATIONS:
-            skill["occupations"] += [{"code": code.strip()} for code in value.split(";")]
-            skill["columns"]["occupations"] = column
+            codes = [code.strip() for code in value.split(";") if code.strip()]
+            skill["occupations"] += [{"code": code, "column": column} for code in codes]
         elif (match := CSV_ALIGNMENT.match(column)) is not None:
-            part = match.group(2) or "URL"
-            alignments.setdefault(match.group(1) or "1", {})[part] = value
-            skill["columns"]["alignments"] = column
+            alignment = alignments.setdefault(match.group(1) or "1", {})
+            alignment[match.group(2) or "URL"] = value
+            alignment.setdefault("column", column)
         elif column in CSV_COLUMNS:
             skill[CSV_COLUMNS[column]] = _csv_values(CSV_COLUMNS[column], value)
             skill["columns"][CSV_COLUMNS[column]] = column
@@ -237,6 +237,8 @@ def _csv_skill(row: dict[str, Any], file_name: str) -> dict[str, Any]:
             {
                 "id": alignment.get("URL"),
                 "skillName": alignment.get("Title") or alignment.get("Name"),
+                "framework": alignment.get("Framework"),
+                "column": alignment["column"],
             }
         )
     name = skill.get("skillName")
@@ -457,6 +459,7 @@ def _alignments(skill: dict[str, Any], path: str, findings: Findings) -> list[st
             entry = entry if isinstance(entry, dict) else {"skillName": entry}
             iri = _iri(entry.get("id"))
             name = entry.get("skillName")
+            _note_alignment_framework(entry, field_name, key, findings)
             if iri:
                 iris.append(iri)
                 if name:
@@ -476,6 +479,22 @@ def _alignments(skill: dict[str, Any], path: str, findings: Findings) -> list[st
     return iris
 
 
+def _note_alignment_framework(
+    entry: dict[str, Any], field_name: str, key: str, findings: Findings
+) -> None:
+    """Report the framework an alignment names, which ceasn:alignTo cannot carry."""
+    framework = entry.get("framework") or entry.get("isPartOf")
+    if isinstance(framework, dict):
+        framework = framework.get("name") or framework.get("id")
+    if framework:
+        findings.note(
+            f"{field_name} frameworks",
+            key,
+            f"{field_name} frameworks such as {framework!r} have no CTDL term next to "
+            "ceasn:alignTo; not kept",
+        )
+
+
 def _occupations(skill: dict[str, Any], path: str, findings: Findings) -> list[dict[str, Any]]:
     """Return one ``ceterms:occupationType`` alignment object per distinct occupation code."""
     found: dict[str, dict[str, Any]] = {}
@@ -484,7 +503,7 @@ def _occupations(skill: dict[str, Any], path: str, findings: Findings) -> list[d
         if not isinstance(occupation, dict):
             findings.warn(key, "an occupation must be an object with a code; skipped")
             continue
-        code = clean_text(occupation.get("code"), f"{key}.code", findings)
+        code = clean_text(occupation.get("code"), _member(key, "code"), findings)
         classification = _classification(code, occupation, key, findings)
         if code is None or classification is None or code in found:
             continue
@@ -506,14 +525,14 @@ def _classification(
         classification = ONET
     else:
         findings.warn(
-            f"{key}.code",
+            _member(key, "code"),
             f"{code!r} is neither a SOC code (15-1244) nor an O*NET-SOC code (15-1244.00); skipped",
         )
         return None
     expected = "bls" if classification is SOC else "o*net"
     if framework and framework != expected:
         findings.warn(
-            f"{key}.framework",
+            _member(key, "framework"),
             f"framework {framework!r} does not match code {code!r}, which is a "
             f"{classification[2]} code; it was read as one",
         )
@@ -535,10 +554,10 @@ def _occupation_alignment(
             "ceterms:codedNotation": code,
             "ceterms:targetNode": resource_iri(derived_ctid(scheme, code)),
             "ceterms:targetNodeName": language_map(
-                clean_text(name, f"{key}.name", findings), DEFAULT_LANGUAGE
+                clean_text(name, _member(key, "name"), findings), DEFAULT_LANGUAGE
             ),
             "ceterms:targetNodeDescription": language_map(
-                clean_text(occupation.get("description"), f"{key}.description", findings),
+                clean_text(occupation.get("description"), _member(key, "description"), findings),
                 DEFAULT_LANGUAGE,
             ),
             "ceterms:framework": framework,
@@ -550,8 +569,16 @@ def _occupation_alignment(
 def _where(skill: dict[str, Any], path: str, name: str, index: int | None = None) -> str:
     """Return the location of a skill field: a JSON path, or a CSV line and column."""
     if "columns" in skill:
-        return f"{path}, column {skill['columns'].get(name, name)}"
+        column = skill["columns"].get(name, name)
+        if index is not None:
+            column = skill[name][index].get("column", column)
+        return f"{path}, column {column}"
     return f"{path}.{name}" if index is None else f"{path}.{name}[{index}]"
+
+
+def _member(key: str, name: str) -> str:
+    """Return the location of member ``name`` of the value at ``key``; a CSV cell has none."""
+    return key if key.startswith("line ") else f"{key}.{name}"
 
 
 def _status(value: Any, key: str, findings: Findings) -> str | None:

@@ -577,6 +577,20 @@ def test_osmt_bad_input_reported(skills_registry: Registry, tmp_path: Path) -> N
     assert warning_at(document, "$[3].skillStatement", "needs its text; skipped")
 
 
+def test_osmt_csv_warnings_name_columns(skills_registry: Registry, tmp_path: Path) -> None:
+    text = (
+        "Skill Name,Contextualized Skill Statement,BLS Detailed Occupation,Alignment,Extra\n"
+        "A,Do A.,15-1251; 15-12,https://example.org/skills/a,x\n"
+    )
+    document = read_one(OsmtLoader(skills_registry), write(tmp_path, "skills.csv", text)).document
+    codes = select(
+        document, "SELECT ?code WHERE { ?c ceterms:occupationType/ceterms:codedNotation ?code }"
+    )
+    assert codes == [{"code": "15-1251"}]
+    assert warning_at(document, "line 2, column BLS Detailed Occupation", "'15-12' is neither")
+    assert warning_at(document, "line 2", "column 'Extra' is not an OSMT import column")
+
+
 def test_osmt_malformed_json_fails(skills_registry: Registry, tmp_path: Path) -> None:
     outcome = read_one(OsmtLoader(skills_registry), write(tmp_path, "bad.json", "[{]"))
     assert outcome.status == "failed"
