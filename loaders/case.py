@@ -94,6 +94,15 @@ EDUCATION_LEVELS = {
     "UG": "audLevel:UndergraduateLevel",
 }
 
+PACKAGE_PARTS = {"CFDocument", "CFItems", "CFAssociations", "CFDefinitions"}
+DEFINITION_KINDS = (
+    "CFConcepts",
+    "CFSubjects",
+    "CFLicenses",
+    "CFItemTypes",
+    "CFAssociationGroupings",
+)
+
 ITEM_FIELDS = {
     "identifier",
     "uri",
@@ -149,6 +158,8 @@ class Package:
     item_paths: list[str]
     association_paths: list[str]
     document_path: str = "$.CFDocument"
+    # Package members this loader does not read (CFRubrics, extensions), by JSON path.
+    others: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -248,8 +259,9 @@ def read_package(text: str) -> Package | str:
         raise LoadError(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    root = "$"
     if isinstance(raw, dict) and isinstance(raw.get("CFPackage"), dict):
-        raw = raw["CFPackage"]
+        raw, root = raw["CFPackage"], "$.CFPackage"
     if not isinstance(raw, dict) or "$schema" in raw:
         return "JSON that is not a CASE CFPackage (a JSON Schema or another document)"
     if not isinstance(raw.get("CFDocument"), dict):
@@ -266,8 +278,10 @@ def read_package(text: str) -> Package | str:
         items,
         associations,
         definitions,
-        [f"$.CFItems[{index}]" for index in range(len(items))],
-        [f"$.CFAssociations[{index}]" for index in range(len(associations))],
+        [f"{root}.CFItems[{index}]" for index in range(len(items))],
+        [f"{root}.CFAssociations[{index}]" for index in range(len(associations))],
+        f"{root}.CFDocument",
+        {f"{root}.{key}": value for key, value in raw.items() if key not in PACKAGE_PARTS},
     )
 
 
@@ -345,7 +359,8 @@ def build_graph(package: Package, findings: Findings, csv_name: str | None = Non
         code = item.get("humanCodingScheme")
         tree.codes[identifier] = code if isinstance(code, str) else None
         tree.positions[identifier] = position
-    _report_definitions(package.definitions, findings)
+    _report_definitions(package, findings)
+    _report_other_parts(package, findings)
 
     framework = _framework_node(package, document_id, language, findings)
     competencies = [
@@ -560,15 +575,31 @@ def _add_relation(
     tree.relations.setdefault(subject, {}).setdefault(term, []).append(target)
 
 
-def _report_definitions(definitions: dict[str, Any], findings: Findings) -> None:
+def _report_definitions(package: Package, findings: Findings) -> None:
     """Report the CFDefinitions whose details have no place in CTDL-ASN."""
-    for kind in ("CFConcepts", "CFSubjects", "CFItemTypes", "CFAssociationGroupings"):
-        for index, definition in enumerate(definitions.get(kind) or []):
+    root = package.document_path.removesuffix(".CFDocument")
+    for kind, definitions in package.definitions.items():
+        path = f"{root}.CFDefinitions.{kind}"
+        if kind not in DEFINITION_KINDS:
+            findings.warn(path, f"{kind} is not a CASE 1.0 definition list; not loaded")
+            continue
+        for index, definition in enumerate(definitions or []):
             title = definition.get("title") if isinstance(definition, dict) else None
             findings.warn(
-                f"$.CFDefinitions.{kind}[{index}]",
-                f"{kind[2:-1]} definition {title!r}: only its title or URI is kept where items "
-                "use it; its other fields have no CTDL-ASN term",
+                f"{path}[{index}]",
+                f"{kind[2:-1]} definition {title!r}: only its title, URI or licence text is kept "
+                "where the package uses it; its other fields have no CTDL-ASN term",
+            )
+
+
+def _report_other_parts(package: Package, findings: Findings) -> None:
+    """Report the package members that this loader does not read, such as CFRubrics."""
+    for path, value in package.others.items():
+        if value not in (None, [], {}):
+            findings.warn(
+                path,
+                f"{path.rsplit('.', 1)[1]} is not loaded: this loader reads CFDocument, CFItems, "
+                "CFAssociations and CFDefinitions",
             )
 
 

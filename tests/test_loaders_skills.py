@@ -383,6 +383,7 @@ def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -
         ],
     )
     data["CFItems"][3]["fullStatement"] = "Lone \ud835 surrogate"
+    data["CFRubrics"] = [{"identifier": "r1", "title": "Rubric"}]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     document = read_one(CaseLoader(skills_registry), path).document
@@ -400,6 +401,7 @@ def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -
     assert warning_at(document, "$.CFAssociations[2].destinationNodeURI", "neither this package")
     assert warning_at(document, "$.CFItems[3]", "no isChildOf association")
     assert warning_at(document, "$.CFItems[4].fullStatement", "needs its text; skipped")
+    assert warning_at(document, "$.CFRubrics", "CFRubrics is not loaded")
 
 
 def test_case_malformed_json_fails(skills_registry: Registry, tmp_path: Path) -> None:
