@@ -11,11 +11,11 @@ Mapping decisions:
 - Hierarchy: an ``isChildOf`` association to an item becomes ``ceasn:isChildOf``
   on the child and ``ceasn:hasChild`` on the parent. An ``isChildOf`` to the
   CFDocument becomes ``ceasn:isTopChildOf`` and the framework's ``ceasn:hasTopChild``.
-- Ordering: ``ceasn:listID`` is the item's ``listEnumeration`` when it has one
-  (CASE and CTDL-ASN define the two terms alike); otherwise it is the item's
-  1-based position among its siblings, ordered as OpenSALT orders them: by
-  the ``sequenceNumber`` of the ``isChildOf`` association, then
-  ``humanCodingScheme`` in natural order, then the order in the file.
+- Ordering: ``ceasn:listID`` is the item's ``listEnumeration`` when it has one,
+  because CASE and CTDL-ASN define the two terms alike. Otherwise it is the
+  item's 1-based position among its siblings in OpenSALT's order: by the
+  ``sequenceNumber`` of the ``isChildOf`` association, then by
+  ``humanCodingScheme`` in natural order, then by the order in the file.
   Compare listIDs in natural order (numbers as numbers).
 - Other associations map to the closest CTDL-ASN term (``ASSOCIATION_TERMS``).
   The CASE association's own identifier, URI, date and grouping have no CTDL

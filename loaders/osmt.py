@@ -11,9 +11,9 @@ Every ``ceasn:Competency`` needs its framework, so:
 - a collection becomes a ``ceasn:CompetencyFramework`` with its skills as
   members; its CTID is derived from the collection's ``id`` URL;
 - loose skills (a single RSD, a skill list, a CSV file) go into one framework
-  per source file, whose CTID is derived from the OSMT instance's skills URL
-  and the file name (``http://host/api/skills#skills-list-v3.json``), so
-  loading the same file again replaces that framework.
+  per source file. Its CTID is derived from the OSMT instance's skills URL and
+  the file name (``http://host/api/skills#skills-list-v3.json``), so loading
+  the same file again replaces that framework.
 
 A skill's CTID is derived from its ``id`` URL (scheme ``osmt``); a CSV row has
 none, so its CTID is derived from the file name and the skill name. A skill

@@ -386,7 +386,9 @@ def test_case_broken_input_reported(skills_registry: Registry, tmp_path: Path) -
     data["CFRubrics"] = [{"identifier": "r1", "title": "Rubric"}]
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(data), encoding="utf-8")
+
     document = read_one(CaseLoader(skills_registry), path).document
+
     members = select(document, "SELECT ?c WHERE { ?c a ceasn:Competency }")
     text = select(
         document,
