@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -23,7 +22,6 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "docs" / "benchmarks"
-TIME = Path("/usr/bin/time")
 
 
 def machine_description() -> str:
@@ -116,18 +114,30 @@ def read_manifest(data: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def measured_run(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command under ``/usr/bin/time -v``; return seconds, peak memory and its output.
+# Runs the command given after the report file and writes the peak resident set
+# size of the command's processes (ru_maxrss of the waited-for children, in KiB
+# on Linux) to the report file: what GNU time -v reports, without needing it.
+_PEAK_MEMORY_WRAPPER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], "w").write(str(peak))
+sys.exit(code)
+"""
 
-    The peak is the maximum resident set size of the process (children that
-    it waited for included), as GNU time reports it.
+
+def measured_run(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command; return its wall time in seconds, peak memory and output.
+
+    A small wrapper process runs the command, so the peak is the command's
+    own maximum resident set size (the largest of its processes).
     """
-    with tempfile.NamedTemporaryFile(mode="r", suffix=".time") as report:
-        full = [str(TIME), "-v", "-o", report.name, *command]
+    with tempfile.NamedTemporaryFile(mode="r", suffix=".peak") as report:
+        full = [sys.executable, "-c", _PEAK_MEMORY_WRAPPER, report.name, *command]
         started = time.perf_counter()
         completed = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
-        peak_kb = _max_rss_kb(Path(report.name).read_text())
+        peak_kib = int(Path(report.name).read_text() or 0)
     if completed.returncode not in (0, 1):  # `registry load` exits 1 when a file failed
         raise SystemExit(
             f"{' '.join(command)} failed with exit code {completed.returncode}:\n"
@@ -135,16 +145,11 @@ def measured_run(command: list[str], env: dict[str, str] | None = None) -> dict[
         )
     return {
         "seconds": round(elapsed, 2),
-        "peak_memory_mb": round(peak_kb / 1024, 1),
+        "peak_memory_mb": round(peak_kib / 1024, 1),
         "returncode": completed.returncode,
         "stdout": completed.stdout,
         "stderr": completed.stderr,
     }
-
-
-def _max_rss_kb(report: str) -> int:
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
-    return int(match.group(1)) if match else 0
 
 
 def folder_size_mb(path: Path) -> float:

@@ -41,7 +41,8 @@ from synthetic import Generator, read_soc  # noqa: E402
 
 from registry.config import Settings  # noqa: E402
 
-DEFAULT_SOC = ROOT.parent / "shared" / "data" / "occupations" / "osmt-BLS-Import-SOC2018.csv"
+SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DEFAULT_SOC = SHARED_DATA / "occupations" / "osmt-BLS-Import-SOC2018.csv"
 SAMPLE_SIZE = 40  # query parameters kept per kind
 FILES_PER_FOLDER = 1000
 

@@ -11,7 +11,7 @@ cd "$ROOT"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 
 if [ -d "$SHARED_DATA/ctdl/vocab" ]; then
     .venv/bin/registry vocab sync --from "$SHARED_DATA/ctdl/vocab" --from "$SHARED_DATA/contexts" >/dev/null
