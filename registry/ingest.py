@@ -239,9 +239,13 @@ def _all_keys(value: Any) -> Iterable[str]:
 
 
 def _term_table(document: dict[str, Any], loader: PinnedLoader, source: str) -> TermTable:
+    context = document.get("@context")
+    if isinstance(context, str) and loader.is_pinned(context):
+        # Nearly every document names one pinned context: build its table once.
+        return loader.term_table(context)
     table = TermTable()
     try:
-        table.add_context(document.get("@context"), lambda url: loader(url)["document"])
+        table.add_context(context, lambda url: loader(url)["document"])
     except UnknownContext as exc:
         exc.extensions["source"] = source
         exc.detail = f"{source}: {exc.detail}"

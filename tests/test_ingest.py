@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import CTDL, REJECTED_REAL_DOCUMENTS, document_id, real_documents, require_shared
+from conftest import (
+    CTDL,
+    REJECTED_REAL_DOCUMENTS,
+    SAMPLES,
+    document_id,
+    real_documents,
+    require_shared,
+)
 from rdf_oracle import canonical, oracle_graph
 
 from registry.errors import InvalidDocument, UnknownContext
+from registry.jsonld import to_triples
 
 CETERMS = "https://purl.org/ctdl/terms/"
 
@@ -254,3 +262,30 @@ def test_undefined_key_reported(registry):
     document = registry.parse(json.dumps(body).encode(), "doc.json")
     warning = next(w for w in document.warnings if w.key == "$.name")
     assert "ceterms:name" in warning.message
+
+
+def test_pruned_contexts_give_the_same_graphs(registry):
+    """Cutting a pinned context down to the words a document uses changes no triple."""
+    import json
+
+    from registry.jsonld import _inline_contexts
+    from registry.publishing import content_hash
+
+    require_shared()
+    paths = [*real_documents(), *sorted(SAMPLES.glob("*.json"))]
+    compared = 0
+    for path in paths:
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
+        if "@context" not in json.dumps(raw):
+            continue
+        full = _inline_contexts(raw, registry.loader)
+        try:
+            expected = [
+                q.triple for q in ox.parse(json.dumps(full).encode(), format=ox.RdfFormat.JSON_LD)
+            ]
+        except SyntaxError:
+            continue
+        actual = to_triples(raw, registry.loader)
+        assert content_hash(actual)[0] == content_hash(expected)[0], path.name
+        compared += 1
+    assert compared >= 25

@@ -58,7 +58,8 @@ def test_emt_found_by_soc_code(samples_registry: Registry) -> None:
         PREFIXES
         + """
         SELECT ?credential WHERE {
-          ?credential ceterms:occupationType ?alignment .
+          ?credential a ceterms:Certificate ;
+            ceterms:occupationType ?alignment .
           ?alignment ceterms:codedNotation "29-2042" .
         }
         """
