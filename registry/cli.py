@@ -313,7 +313,7 @@ def _summary(counts: Counter, failures: list[str], out: TextIO) -> None:
     loaded = counts["loaded"] + counts["warned"]
     print(
         f"\n{loaded} documents loaded ({counts['warned']} with warnings), "
-        f"{counts['failed']} failed, {counts['skipped']} skipped (not CTDL documents)",
+        f"{counts['failed']} failed, {counts['skipped']} skipped (not input for this format)",
         file=out,
     )
     if failures:

@@ -28,6 +28,10 @@ from registry.errors import InvalidRequest, NotFound
 CETERMS = "https://purl.org/ctdl/terms/"
 CEASN = "https://purl.org/ctdlasn/terms/"
 SCHEMA = "https://schema.org/"
+# ESCO's own IRIs for an occupation's essential and optional skills, used as
+# ceterms:alignmentType (an IRI-valued term in the CTDL context).
+ESCO_ESSENTIAL = "http://data.europa.eu/esco/model#relatedEssentialSkill"
+ESCO_OPTIONAL = "http://data.europa.eu/esco/model#relatedOptionalSkill"
 CTDL_SCHEMA_URL = "https://credreg.net/ctdl/schema/encoding/json"
 CTDLASN_SCHEMA_URL = "https://credreg.net/ctdlasn/schema/encoding/json"
 
@@ -135,7 +139,12 @@ def _occupation_competencies(code: OccupationCode) -> str:
         ?occupation ceterms:targetCompetency ?competencyAlignment .
         ?competencyAlignment ceterms:targetNode ?competency .
         OPTIONAL {{ ?competencyAlignment ceterms:alignmentType ?alignmentType }}
-        BIND(COALESCE(STR(?alignmentType), "related") AS ?relation)
+        BIND(
+          IF(?alignmentType = <{ESCO_ESSENTIAL}>, "essential",
+            IF(?alignmentType = <{ESCO_OPTIONAL}>, "optional",
+              COALESCE(STR(?alignmentType), "related")))
+          AS ?relation
+        )
       }}
     }} UNION {{
       ?competency a ceasn:Competency ;
