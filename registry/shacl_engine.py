@@ -27,6 +27,7 @@ that needs more is never checked with part of its rules missing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,13 @@ REG_INVERSE = URIRef("urn:ctdl-registry:shapes#inverse")
 OX_RDF_TYPE = ox.NamedNode(str(RDF.type))
 OX_SUBCLASS_OF = ox.NamedNode(str(RDFS.subClassOf))
 OX_RDFS_RESOURCE = ox.NamedNode(str(RDFS.Resource))
+
+_NONE: dict = {}  # an empty mapping for lookups, never changed
+_NO_VALUES: frozenset = frozenset()
+
+# How many document signatures (the classes and predicates a document uses)
+# keep their list of shapes to run. Documents of one kind share a few.
+SIGNATURE_CACHE_SIZE = 256
 
 # pyshacl run with allow_warnings=True counts a shape of these severities as
 # conforming, also inside sh:or and sh:qualifiedValueShape.
@@ -124,6 +132,7 @@ class DocumentIndex:
         self.out: dict[Term, dict[Term, set[Term]]] = {}
         self._incoming: dict[Term, dict[Term, set[Term]]] | None = None
         self._by_predicate: dict[Term, dict[Term, set[Term]]] | None = None
+        self._typed: dict[Term, set[Term]] | None = None
         self.extend(triples)
 
     def extend(self, triples: Iterable[ox.Triple]) -> None:
@@ -139,6 +148,7 @@ class DocumentIndex:
                 values.add(value)
         self._incoming = None
         self._by_predicate = None
+        self._typed = None
 
     def add(self, subject: Term, predicate: Term, value: Term) -> None:
         self.extend(((subject, predicate, value),))
@@ -153,17 +163,17 @@ class DocumentIndex:
                     yield subject, predicate, value
 
     def objects(self, subject: Term, predicate: Term) -> set[Term]:
-        return self.out.get(subject, {}).get(predicate, set())
+        return self.out.get(subject, _NONE).get(predicate, _NO_VALUES)
 
     def subjects(self, predicate: Term, value: Term) -> set[Term]:
-        return self.incoming.get(value, {}).get(predicate, set())
+        return self.incoming.get(value, _NONE).get(predicate, _NO_VALUES)
 
     def contains(self, subject: Term, predicate: Term, value: Term) -> bool:
         return value in self.objects(subject, predicate)
 
     def pairs(self, predicate: Term) -> dict[Term, set[Term]]:
         """Return subject -> objects for the statements with ``predicate``."""
-        return self.by_predicate.get(predicate, {})
+        return self.by_predicate.get(predicate, _NONE)
 
     @property
     def predicates(self) -> set[Term]:
@@ -200,14 +210,22 @@ class DocumentIndex:
         return found
 
     def subjects_typed(self, cls: Term) -> set[Term]:
-        return self.subjects(OX_RDF_TYPE, cls)
+        return self.typed.get(cls, _NO_VALUES)
 
     def classes(self) -> set[Term]:
         """Return the objects of ``rdf:type`` statements."""
-        found: set[Term] = set()
-        for values in self.pairs(OX_RDF_TYPE).values():
-            found |= values
-        return found
+        return set(self.typed)
+
+    @property
+    def typed(self) -> dict[Term, set[Term]]:
+        """Map each class to the subjects typed with it, without the whole reverse index."""
+        if self._typed is None:
+            typed: dict[Term, set[Term]] = {}
+            for subject, classes in self.pairs(OX_RDF_TYPE).items():
+                for cls in classes:
+                    typed.setdefault(cls, set()).add(subject)
+            self._typed = typed
+        return self._typed
 
     def _subclasses(self, cls: Term) -> set[Term]:
         found: set[Term] = set()
@@ -323,6 +341,11 @@ class _RepeatPath(_Path):
 # --- Shapes and checks ------------------------------------------------------------------
 
 
+# The value nodes of each focus node a shape checks, in one list: the checks
+# loop over it themselves, which saves a call per focus node and check.
+Pairs = list[tuple[Term, set[Term]]]
+
+
 @dataclass(eq=False)
 class CompiledShape:
     """One shape: where its value nodes come from and the checks on them."""
@@ -333,8 +356,10 @@ class CompiledShape:
     checks: list[Any] = field(default_factory=list)
     custom_checks: list[Any] = field(default_factory=list)
 
-    def evaluate(self, index: DocumentIndex, focus: Term, results: list[RawResult]) -> bool:
-        """Append the results of checking one focus node; return whether it conforms.
+    def evaluate(
+        self, index: DocumentIndex, focus_nodes: Iterable[Term], results: list[RawResult]
+    ) -> bool:
+        """Append the results of checking the focus nodes; return whether they all conform.
 
         Conformance follows pyshacl with allow_warnings: a result of a core
         component counts only if it and the shape are Violations (or another
@@ -344,23 +369,38 @@ class CompiledShape:
         """
         if self.deactivated:
             return True
-        values = {focus} if self.path is None else self.path.values(index, focus)
+        pairs = self.value_nodes(index, focus_nodes)
         strict = self.info.severity not in ALLOWED_SEVERITIES
         conforming = True
         for check in self.checks:
             start = len(results)
-            check(index, self, focus, values, results)
-            if strict and any(r.severity not in ALLOWED_SEVERITIES for r in results[start:]):
-                conforming = False
+            check(index, self, pairs, results)
+            if strict and len(results) > start:
+                added = results[start:]
+                conforming = conforming and all(r.severity in ALLOWED_SEVERITIES for r in added)
         for check in self.custom_checks:
             start = len(results)
-            check(index, self, focus, values, results)
+            check(index, self, pairs, results)
             conforming = conforming and len(results) == start
         return conforming
 
+    def value_nodes(self, index: DocumentIndex, focus_nodes: Iterable[Term]) -> Pairs:
+        """Pair each focus node with its value nodes (SHACL section 2.3.2)."""
+        path = self.path
+        if path is None:
+            return [(focus, {focus}) for focus in focus_nodes]
+        if isinstance(path, _PredicatePath):
+            out = index.out
+            predicate = path.predicate
+            return [
+                (focus, out.get(focus, _NONE).get(predicate, _NO_VALUES))
+                for focus in focus_nodes
+            ]
+        return [(focus, path.values(index, focus)) for focus in focus_nodes]
+
     def conforms(self, index: DocumentIndex, node: Term) -> bool:
         """Tell whether ``node`` conforms to this shape, without keeping the results."""
-        return self.evaluate(index, node, [])
+        return self.evaluate(index, (node,), [])
 
     def result(
         self, component: URIRef, focus: Term, value: Term | None = None, path: Node | None = None
@@ -368,21 +408,24 @@ class CompiledShape:
         return RawResult(self.info, component, focus, value, path)
 
 
-Check = Callable[[DocumentIndex, CompiledShape, Term, set, list], None]
+
+Check = Callable[[DocumentIndex, CompiledShape, Pairs, list], None]
 
 
 def _min_count(limit: int) -> Check:
-    def check(index, shape, focus, values, results):
-        if len(values) < limit:
-            results.append(shape.result(SH.MinCountConstraintComponent, focus))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            if len(values) < limit:
+                results.append(shape.result(SH.MinCountConstraintComponent, focus))
 
     return check
 
 
 def _max_count(limit: int) -> Check:
-    def check(index, shape, focus, values, results):
-        if len(values) > limit:
-            results.append(shape.result(SH.MaxCountConstraintComponent, focus))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            if len(values) > limit:
+                results.append(shape.result(SH.MaxCountConstraintComponent, focus))
 
     return check
 
@@ -402,10 +445,11 @@ def _node_kind(kind: Node) -> Check:
     if allowed is None:
         raise UnsupportedShapes(f"sh:nodeKind {kind} is not a SHACL node kind; fix the shapes")
 
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if not isinstance(value, allowed):
-                results.append(shape.result(SH.NodeKindConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if not isinstance(value, allowed):
+                    results.append(shape.result(SH.NodeKindConstraintComponent, focus, value))
 
     return check
 
@@ -421,10 +465,11 @@ def _datatype(datatype: Node) -> Check:
     else:
         raise UnsupportedShapes(f"sh:datatype {datatype} is not supported by the native engine")
 
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if not (isinstance(value, ox.Literal) and accepts(value)):
-                results.append(shape.result(SH.DatatypeConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if not (isinstance(value, ox.Literal) and accepts(value)):
+                    results.append(shape.result(SH.DatatypeConstraintComponent, focus, value))
 
     return check
 
@@ -436,54 +481,61 @@ def _pattern(pattern: str, flags: str) -> Check:
     )
     regex = re.compile(pattern, options)
 
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if isinstance(value, ox.BlankNode) or not regex.search(_lexical(value)):
-                results.append(shape.result(SH.PatternConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if isinstance(value, ox.BlankNode) or not regex.search(_lexical(value)):
+                    results.append(shape.result(SH.PatternConstraintComponent, focus, value))
 
     return check
 
 
 def _has_value(expected: Term) -> Check:
-    def check(index, shape, focus, values, results):
-        if expected not in values:
-            results.append(shape.result(SH.HasValueConstraintComponent, focus))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            if expected not in values:
+                results.append(shape.result(SH.HasValueConstraintComponent, focus))
 
     return check
 
 
 def _in(members: frozenset) -> Check:
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if value not in members:
-                results.append(shape.result(SH.InConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if value not in members:
+                    results.append(shape.result(SH.InConstraintComponent, focus, value))
 
     return check
 
 
 def _class(cls: Term) -> Check:
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if value not in index.instances(cls):
-                results.append(shape.result(SH.ClassConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        instances = index.instances(cls)
+        for focus, values in pairs:
+            for value in values:
+                if value not in instances:
+                    results.append(shape.result(SH.ClassConstraintComponent, focus, value))
 
     return check
 
 
 def _or(members: list[CompiledShape]) -> Check:
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if not any(member.conforms(index, value) for member in members):
-                results.append(shape.result(SH.OrConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if not any(member.conforms(index, value) for member in members):
+                    results.append(shape.result(SH.OrConstraintComponent, focus, value))
 
     return check
 
 
 def _node(member: CompiledShape) -> Check:
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if not member.conforms(index, value):
-                results.append(shape.result(SH.NodeConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values:
+                if not member.conforms(index, value):
+                    results.append(shape.result(SH.NodeConstraintComponent, focus, value))
 
     return check
 
@@ -491,20 +543,20 @@ def _node(member: CompiledShape) -> Check:
 def _property(member: CompiledShape) -> Check:
     """``sh:property``: the property shape's own results, for each value node as focus."""
 
-    def check(index, shape, focus, values, results):
-        for value in values:
-            member.evaluate(index, value, results)
+    def check(index, shape, pairs, results):
+        member.evaluate(index, [value for _, values in pairs for value in values], results)
 
     return check
 
 
 def _qualified(member: CompiledShape, minimum: int | None, maximum: int | None) -> Check:
-    def check(index, shape, focus, values, results):
-        conforming = sum(1 for value in values if member.conforms(index, value))
-        if maximum is not None and conforming > maximum:
-            results.append(shape.result(SH.QualifiedMaxCountConstraintComponent, focus))
-        if minimum is not None and conforming < minimum:
-            results.append(shape.result(SH.QualifiedMinCountConstraintComponent, focus))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            conforming = sum(1 for value in values if member.conforms(index, value))
+            if maximum is not None and conforming > maximum:
+                results.append(shape.result(SH.QualifiedMaxCountConstraintComponent, focus))
+            if minimum is not None and conforming < minimum:
+                results.append(shape.result(SH.QualifiedMinCountConstraintComponent, focus))
 
     return check
 
@@ -515,25 +567,32 @@ def _closed(allowed: frozenset) -> Check:
     ``rdf:type rdfs:Resource`` is always allowed, as in pyshacl.
     """
 
-    def check(index, shape, focus, values, results):
-        for node in values:
-            for predicate, objects in index.out.get(node, {}).items():
-                if predicate in allowed:
-                    continue
-                path = URIRef(predicate.value)
-                for value in objects:
-                    if predicate == OX_RDF_TYPE and value == OX_RDFS_RESOURCE:
-                        continue
-                    results.append(shape.result(SH.ClosedConstraintComponent, focus, value, path))
+    def check(index, shape, pairs, results):
+        out = index.out
+        for focus, values in pairs:
+            for node in values:
+                for predicate, objects in out.get(node, _NONE).items():
+                    if predicate not in allowed:
+                        _report_closed(shape, focus, predicate, objects, results)
 
     return check
 
 
+def _report_closed(
+    shape: CompiledShape, focus: Term, predicate: Term, objects: set[Term], results: list
+) -> None:
+    path = URIRef(predicate.value)
+    for value in objects:
+        if predicate == OX_RDF_TYPE and value == OX_RDFS_RESOURCE:
+            continue
+        results.append(shape.result(SH.ClosedConstraintComponent, focus, value, path))
+
+
 def _equals(predicate: Term) -> Check:
-    def check(index, shape, focus, values, results):
-        other = index.objects(focus, predicate)
-        for value in values ^ other:
-            results.append(shape.result(SH.EqualsConstraintComponent, focus, value))
+    def check(index, shape, pairs, results):
+        for focus, values in pairs:
+            for value in values ^ index.objects(focus, predicate):
+                results.append(shape.result(SH.EqualsConstraintComponent, focus, value))
 
     return check
 
@@ -542,15 +601,18 @@ def _inverse_link(inverse: Term) -> Check:
     """reg:InverseLink: each IRI value described by more than its rdf:type links back
     to the focus node with the ``inverse`` property (the query in shapes/generic.ttl)."""
 
-    def check(index, shape, focus, values, results):
-        for value in values:
-            if not isinstance(value, ox.NamedNode):
-                continue
-            properties = index.out.get(value)
-            if not properties or not any(p != OX_RDF_TYPE for p in properties):
-                continue
-            if focus not in properties.get(inverse, ()):
-                results.append(shape.result(REG_INVERSE_LINK, focus, value))
+    def check(index, shape, pairs, results):
+        out = index.out
+        for focus, values in pairs:
+            for value in values:
+                properties = out.get(value)
+                if (
+                    properties
+                    and focus not in properties.get(inverse, _NONE)
+                    and isinstance(value, ox.NamedNode)
+                    and any(p != OX_RDF_TYPE for p in properties)
+                ):
+                    results.append(shape.result(REG_INVERSE_LINK, focus, value))
 
     return check
 
@@ -575,36 +637,44 @@ class NativeShapes:
     def __init__(self, shapes_graph: Graph) -> None:
         self.graph = shapes_graph
         self._compiled: dict[Node, CompiledShape] = {}
-        self._targets: dict[Node, _Targets] = {}
-        self._by_class: dict[Term, list[Node]] = {}
-        self._by_subject_of: dict[Term, list[Node]] = {}
-        self._by_object_of: dict[Term, list[Node]] = {}
-        self._always: list[Node] = []
+        # The targeted shapes, in a fixed order, and the targets of each.
+        self._targeted: list[tuple[CompiledShape, _Targets]] = []
+        # The positions in _targeted of the shapes each class or predicate can select for.
+        self._by_class: dict[Term, list[int]] = {}
+        self._by_subject_of: dict[Term, list[int]] = {}
+        self._by_object_of: dict[Term, list[int]] = {}
+        self._always: list[int] = []
         for node in sorted(self._targeted_nodes(), key=str):
             self._add_targeted(node)
+        self._select = functools.lru_cache(maxsize=SIGNATURE_CACHE_SIZE)(self._select_uncached)
 
     def validate(self, index: DocumentIndex) -> tuple[list[RawResult], bool]:
         """Return every result for the document in ``index``, and whether it conforms
         as pyshacl's sh:conforms states it (see ``CompiledShape.evaluate``)."""
         results: list[RawResult] = []
         conforms = True
-        for node in self._select(index):
-            shape = self._compiled[node]
-            for focus in self._targets[node].focus_nodes(index):
-                conforms = shape.evaluate(index, focus, results) and conforms
+        predicates = frozenset(index.by_predicate)
+        if OX_SUBCLASS_OF in predicates:
+            chosen = range(len(self._targeted))  # the document declares subclasses: try all
+        else:
+            chosen = self._select(frozenset(index.typed), predicates)
+        for position in chosen:
+            shape, targets = self._targeted[position]
+            focus_nodes = targets.focus_nodes(index)
+            if focus_nodes:
+                conforms = shape.evaluate(index, focus_nodes, results) and conforms
         return results, conforms
 
-    def _select(self, index: DocumentIndex) -> list[Node]:
-        """Return the shapes whose targets can select a node of the document, in a stable order."""
-        if OX_SUBCLASS_OF in index.by_predicate:
-            return list(self._targets)  # the document declares subclasses: try every shape
-        chosen = dict.fromkeys(self._always)
-        for cls in index.classes():
-            chosen.update(dict.fromkeys(self._by_class.get(cls, ())))
-        for predicate in index.by_predicate:
-            chosen.update(dict.fromkeys(self._by_subject_of.get(predicate, ())))
-            chosen.update(dict.fromkeys(self._by_object_of.get(predicate, ())))
-        return list(chosen)
+    def _select_uncached(self, classes: frozenset, predicates: frozenset) -> tuple[int, ...]:
+        """Return the positions of the shapes whose targets can select a node of a
+        document with these classes and predicates."""
+        chosen = set(self._always)
+        for cls in classes:
+            chosen.update(self._by_class.get(cls, ()))
+        for predicate in predicates:
+            chosen.update(self._by_subject_of.get(predicate, ()))
+            chosen.update(self._by_object_of.get(predicate, ()))
+        return tuple(sorted(chosen))
 
     def _targeted_nodes(self) -> set[Node]:
         graph = self.graph
@@ -619,17 +689,17 @@ class NativeShapes:
 
     def _add_targeted(self, node: Node) -> None:
         targets = _Targets.read(self.graph, node)
-        self._targets[node] = targets
-        self.shape(node)
+        position = len(self._targeted)
+        self._targeted.append((self.shape(node), targets))
         if targets.runs_always:
-            self._always.append(node)
+            self._always.append(position)
             return
         for cls in targets.trigger_classes:
-            self._by_class.setdefault(cls, []).append(node)
+            self._by_class.setdefault(cls, []).append(position)
         for predicate in targets.subjects_of:
-            self._by_subject_of.setdefault(predicate, []).append(node)
+            self._by_subject_of.setdefault(predicate, []).append(position)
         for predicate in targets.objects_of:
-            self._by_object_of.setdefault(predicate, []).append(node)
+            self._by_object_of.setdefault(predicate, []).append(position)
 
     def shape(self, node: Node) -> CompiledShape:
         """Return the compiled shape for ``node``, compiling it on first use."""
@@ -856,7 +926,7 @@ class _Targets:
     classes: list[Term] = field(default_factory=list)
     subjects_of: list[Term] = field(default_factory=list)
     objects_of: list[Term] = field(default_factory=list)
-    generated: list[tuple[list[Term], type]] = field(default_factory=list)
+    generated: list[tuple[frozenset[Term], type]] = field(default_factory=list)
     sparql: list[str] = field(default_factory=list)
 
     @property
@@ -885,7 +955,7 @@ class _Targets:
         if match is None:
             self.sparql.append(_with_prefixes(graph, target, select))
             return
-        classes = [ox.NamedNode(iri.strip("<>")) for iri in match["classes"].split()]
+        classes = frozenset(ox.NamedNode(iri.strip("<>")) for iri in match["classes"].split())
         node_type = ox.NamedNode if match["test"] == "isIRI" else ox.BlankNode
         self.generated.append((classes, node_type))
 
@@ -904,8 +974,9 @@ class _Targets:
             for values in index.pairs(predicate).values():
                 found |= values
         for classes, node_type in self.generated:
-            for cls in classes:
-                found.update(n for n in index.subjects_typed(cls) if isinstance(n, node_type))
+            for cls, subjects in index.typed.items():
+                if cls in classes:
+                    found.update(n for n in subjects if isinstance(n, node_type))
         for select in self.sparql:
             found |= _sparql_focus_nodes(index, select)
         return found

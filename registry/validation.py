@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -274,6 +275,7 @@ class Validator:
             ox_term(concept): [ox_term(scheme) for scheme in sorted(schemes)]
             for concept, schemes in self.vocabulary.concept_schemes.items()
         }
+        self._ox_concept_set = frozenset(self._ox_concepts)
         self.engine = self._choose_engine(engine)
         log.info(
             "loaded %d SHACL shapes from %s in %.1f s, run by the %s engine",
@@ -386,18 +388,18 @@ class Validator:
     def _add_concept_schemes_to_index(self, index: DocumentIndex, terms: set[Any]) -> None:
         """Add the skos:inScheme statements of the concepts among the document's terms
         and ``terms``, as ``_add_concept_schemes`` does for the rdflib data graph."""
-        concepts = self._ox_concepts
-        used = {term for term in terms if term in concepts}
-        for subject, properties in index.out.items():
-            if subject in concepts:
-                used.add(subject)
-            for predicate, values in properties.items():
-                if predicate in concepts:
-                    used.add(predicate)
-                used.update(value for value in values if value in concepts)
+        concepts = self._ox_concept_set
+        used = set(concepts.intersection(terms))
+        used.update(concepts.intersection(index.out))
+        for properties in index.out.values():
+            used.update(concepts.intersection(properties))
+            for values in properties.values():
+                used.update(concepts.intersection(values))
         in_scheme = ox_term(SKOS.inScheme)
         index.extend(
-            (concept, in_scheme, scheme) for concept in used for scheme in concepts[concept]
+            (concept, in_scheme, scheme)
+            for concept in used
+            for scheme in self._ox_concepts[concept]
         )
 
     def data_graph(
@@ -1240,14 +1242,47 @@ _PROBLEMS = {
 
 
 def _compact(graph: Graph, iri: Node) -> str:
-    """Return ``prefix:local`` for an IRI in a bound namespace, else the full IRI."""
+    """Return ``prefix:local`` for an IRI in a bound namespace, else the full IRI.
+
+    The graph's namespaces are read once per graph and each IRI is compacted
+    once, because messages name the same terms many times.
+    """
+    compacted = _compacted_names(graph)
     text = str(iri)
+    name = compacted.get(text)
+    if name is None:
+        name = compacted[text] = _compact_text(_namespaces(graph), text)
+    return name
+
+
+def _compact_text(namespaces: list[tuple[str, str]], text: str) -> str:
     best = ""
     best_prefix = ""
-    for prefix, namespace in graph.namespaces():
-        if text.startswith(str(namespace)) and len(str(namespace)) > len(best):
-            best, best_prefix = str(namespace), prefix
+    for prefix, namespace in namespaces:
+        if text.startswith(namespace) and len(namespace) > len(best):
+            best, best_prefix = namespace, prefix
     local = text[len(best) :]
     if best and local and all(c.isalnum() or c in "_-." for c in local):
         return f"{best_prefix}:{local}"
     return text
+
+
+# Per graph: its namespaces, and the names ``_compact`` has returned. The
+# graphs compacted against are shapes graphs, which do not change once expanded.
+_COMPACT_CACHE: weakref.WeakKeyDictionary[Graph, tuple[list, dict]] = weakref.WeakKeyDictionary()
+
+
+def _namespaces(graph: Graph) -> list[tuple[str, str]]:
+    return _compact_cache(graph)[0]
+
+
+def _compacted_names(graph: Graph) -> dict[str, str]:
+    return _compact_cache(graph)[1]
+
+
+def _compact_cache(graph: Graph) -> tuple[list, dict]:
+    cached = _COMPACT_CACHE.get(graph)
+    if cached is None:
+        namespaces = [(prefix, str(namespace)) for prefix, namespace in graph.namespaces()]
+        cached = _COMPACT_CACHE[graph] = (namespaces, {})
+    return cached
