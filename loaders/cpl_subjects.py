@@ -12,8 +12,8 @@ below fail:
    credit recommendation ("3 hours in *Engine Repair*"). The course side is
    the unified course title, MAP's discipline, the official C-ID descriptor
    title and description, and the titles of the college courses that MAP's
-   course crosswalk maps to the course (a hint: it can only add words, so it
-   can only clear a row, never flag one).
+   course crosswalk maps to the course. The crosswalk is only a hint, and it
+   can only add words, so it can clear a row but never flag one.
 2. **Shared TOP subcategory.** No subcategory of the California Community
    Colleges Taxonomy of Programs (the four-digit part of a TOP code such as
    ``0708`` Computer Infrastructure and Support) is reached from both sides. A

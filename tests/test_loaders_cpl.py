@@ -1,9 +1,10 @@
 """The cpl loader: MAP articulations as transfer values, courses, credentials and organizations.
 
-The real MAP export in ``../shared/data/cpl`` is read once through the loader
-class and once through ``registry load --format cpl`` into an on-disk store;
-the store is then queried with SPARQL. Small CSV files written to ``tmp_path``
-(beside links to the real reference files) cover malformed rows.
+The real MAP export, from the ``cpl`` folder of the shared data, is read once
+through the loader class. It is also loaded once by ``registry load --format
+cpl`` into an on-disk store, which the tests query with SPARQL. Small CSV
+files written to ``tmp_path``, beside links to the real reference files, cover
+malformed rows.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from loaders.cpl import (
     DESCRIPTORS_FILE,
     TOP_FILE,
     CplLoader,
-    credential_class,
+    read_articulations,
+    read_references,
 )
+from loaders.cpl_documents import GraphBuilder, credential_class
 from loaders.cpl_subjects import TopIndex, implausibility
 from registry.cli import main
 from registry.config import Settings
@@ -105,9 +108,9 @@ def real_outcomes(cpl_registry):
 def real_store(tmp_path_factory, vocab_dir: Path):
     """An on-disk store filled from the real export by ``registry load --format cpl``.
 
-    It is loaded with --no-validate to keep the run short; validation through
-    the command is covered on a small export below, and of the real documents
-    by the sample validation test.
+    It is loaded with --no-validate to keep the run short. Validation through
+    the command is tested on a small export below, and the sample validation
+    test validates real documents of each kind.
     """
     require_cpl()
     store = tmp_path_factory.mktemp("cpl-store") / "store"
@@ -135,7 +138,7 @@ def real_store(tmp_path_factory, vocab_dir: Path):
 # --- The real export through the loader class ------------------------------------
 
 
-def test_real_export_fails_only_the_row_without_course_number(real_outcomes):
+def test_export_fails_only_null_course_row(real_outcomes):
     failed = [o for o in real_outcomes if o.status == "failed"]
 
     assert [o.source for o in failed] == [f"{EXPORT}:{WATER_TREATMENT_LINE}"]
@@ -202,8 +205,6 @@ def test_cut_context_gives_same_triples_as_full_context(real_outcomes, cpl_regis
 
 def _graph_of(loader: CplLoader, source: str) -> list:
     """Rebuild the JSON-LD graph the loader built for ``source``."""
-    from loaders.cpl import GraphBuilder, read_articulations, read_references
-
     references = read_references(EXPORT.parent)
     articulations, _ = read_articulations(EXPORT, references)
     for graph_source, graph, _warnings in GraphBuilder(
@@ -217,7 +218,7 @@ def _graph_of(loader: CplLoader, source: str) -> list:
 # --- The real export through `registry load` --------------------------------------
 
 
-def test_cli_load_of_real_export_exits_1_for_the_failed_row(real_store):
+def test_cli_real_export_exits_1(real_store):
     code, registry = real_store
 
     assert code == 1
@@ -247,13 +248,13 @@ def test_articulation_is_transfer_value_of_its_credential(real_store):
     assert len(rows) == 1
     row = rows[0]
     assert float(row["value"].value) == 4.0
-    assert row["unit"].value == "https://purl.org/ctdl/vocabs/creditUnit/SemesterHour"
+    assert row["unit"].value == "https://purl.org/ctdl/vocabs/creditUnit/DegreeCredit"
     assert float(row["colleges"].value) == 10.0
     assert row["recommendation"].value == "4 hours in Introduction to Statistics"
     assert row["credentialType"].value == CETERMS + "AssessmentProfile"
 
 
-def test_transfer_value_ctid_is_derived_from_course_and_credential(real_store):
+def test_transfer_value_ctid_is_derived(real_store):
     _, registry = real_store
     ctid = derived_ctid("map-articulation", "MATH 110|AP Statistics")
 
