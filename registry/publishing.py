@@ -80,7 +80,19 @@ def content_hash(triples: list[ox.Triple]) -> tuple[str, bytes]:
     """Return the sha256 of the graph's canonical N-Triples (RDFC-1.0) and those bytes.
 
     Isomorphic graphs get the same hash, whatever their blank-node labels.
+    Canonicalization only relabels blank nodes, so a graph without any is
+    hashed from its sorted N-Triples lines directly: the same bytes, several
+    times faster on a large competency framework.
     """
+    serialized = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    if b"_:" in serialized:  # a blank node, or text that looks like one
+        return _canonical_hash(triples)
+    lines = sorted(set(serialized.decode("utf-8").splitlines(keepends=True)))
+    content = "".join(lines).encode("utf-8")
+    return hashlib.sha256(content).hexdigest(), content
+
+
+def _canonical_hash(triples: list[ox.Triple]) -> tuple[str, bytes]:
     dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     lines = sorted(str(quad.triple) + " .\n" for quad in dataset)
