@@ -21,8 +21,9 @@ docs/graph-model.md):
   listed in docs/graph-model.md) and are owned by the California MAP Initiative.
 - One credential per distinct credential name (scheme ``map-credential``); see
   ``credential_class`` for the class rule. MAP writes "AP Statistics (+4)"
-  when more credentials earn the same course; the suffix is kept in the
-  transfer value's description and left out of the name.
+  where, judging by the data, more credentials earn the same course. NOTE:
+  MAP does not document the suffix, so it is quoted in the transfer value's
+  description, left out of the credential's name, and not interpreted.
 - ``ceterms:Organization`` per organization named as owner (scheme ``organization``).
 
 Values chosen where the minimum data policy requires what the sources lack:
@@ -445,10 +446,7 @@ class GraphBuilder:
             f"{course_label}; {row.colleges} California community college(s) award it."
         )
         if row.credential_cell != row.credential:
-            text_ += (
-                f" MAP lists the credential as {row.credential_cell!r}: more credentials earn "
-                "credit for the same course."
-            )
+            text_ += f" MAP lists the credential as {row.credential_cell!r}."
         return text_
 
     def _value_profile(self, row: Articulation) -> dict[str, Any]:
