@@ -145,12 +145,20 @@ def read_references(folder: Path) -> References:
     top = _read_json(folder / TOP_FILE)
     crosswalk_path = folder / CROSSWALK_FILE
     crosswalk = _read_json(crosswalk_path) if crosswalk_path.exists() else {}
-    return References(
-        descriptors={d["descriptor"]: d for d in descriptors["descriptors"]},
-        classification=classification,
-        top=TopIndex(top["codes"]),
-        crosswalk_titles=_crosswalk_titles(crosswalk),
-    )
+    try:
+        return References(
+            descriptors={d["descriptor"]: d for d in descriptors["descriptors"]},
+            classification=dict(classification),
+            top=TopIndex(top["codes"]),
+            crosswalk_titles=_crosswalk_titles(crosswalk),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"a reference file in {folder} lacks an expected member ({exc}): "
+            f"{DESCRIPTORS_FILE} needs 'descriptors' with 'descriptor', 'title' and "
+            f"'description'; {TOP_FILE} needs 'codes'; {CLASSIFICATION_FILE} and "
+            f"{CROSSWALK_FILE} are objects keyed by name"
+        ) from exc
 
 
 def _read_json(path: Path) -> Any:
@@ -179,39 +187,55 @@ def _crosswalk_titles(crosswalk: dict[str, Any]) -> dict[tuple[str, str], list[s
 def read_articulations(
     path: Path, references: References
 ) -> tuple[list[Articulation], list[Outcome]]:
-    """Read every row; return the valid articulations and an error outcome per malformed row."""
+    """Read every row; return the valid articulations and an error outcome per malformed row.
+
+    Raise ``ValueError`` when the file itself cannot be read as a MAP export.
+    """
     articulations: list[Articulation] = []
     errors: list[Outcome] = []
     first_line: dict[tuple[str, str, str], int] = {}
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(
-                f"{path}: line 1 lacks the column(s) {', '.join(missing)}; a MAP export "
-                f"has the columns {', '.join(COLUMNS)}"
-            )
-        for row in reader:
-            source = f"{path}:{reader.line_num}"
-            try:
-                articulation = parse_row(row, reader.line_num, references)
-            except ValueError as exc:
-                errors.append(Outcome(source, error=str(exc)))
-                continue
-            key = (*articulation.course_key, articulation.credential)
-            if key in first_line:
-                errors.append(
-                    Outcome(
-                        source,
-                        error=f"repeats the articulation of line {first_line[key]} "
-                        f"({articulation.number} for {articulation.credential!r}); "
-                        "remove one of the two rows",
+        _check_columns(path, reader.fieldnames)
+        try:
+            for row in reader:
+                source = f"{path}:{reader.line_num}"
+                try:
+                    articulation = parse_row(row, reader.line_num, references)
+                except ValueError as exc:
+                    errors.append(Outcome(source, error=str(exc)))
+                    continue
+
+                key = (*articulation.course_key, articulation.credential)
+                if key in first_line:
+                    errors.append(
+                        Outcome(source, error=_repeat_message(articulation, first_line[key]))
                     )
-                )
-                continue
-            first_line[key] = reader.line_num
-            articulations.append(articulation)
+                    continue
+                first_line[key] = reader.line_num
+                articulations.append(articulation)
+        except csv.Error as exc:
+            raise ValueError(
+                f"{path}:{reader.line_num}: the file cannot be read as CSV ({exc}); "
+                "save the export as UTF-8 CSV"
+            ) from exc
     return articulations, errors
+
+
+def _check_columns(path: Path, fieldnames: Any) -> None:
+    missing = [column for column in COLUMNS if column not in (fieldnames or [])]
+    if missing:
+        raise ValueError(
+            f"{path}: line 1 lacks the column(s) {', '.join(missing)}; a MAP export "
+            f"has the columns {', '.join(COLUMNS)}"
+        )
+
+
+def _repeat_message(articulation: Articulation, first_line: int) -> str:
+    return (
+        f"repeats the articulation of line {first_line} ({articulation.number} for "
+        f"{articulation.credential!r}); remove one of the two rows"
+    )
 
 
 def parse_row(row: dict[str, Any], line: int, references: References) -> Articulation:

@@ -332,6 +332,16 @@ def test_missing_reference_file_fails_the_export(tmp_path, cpl_registry):
     assert f"{DESCRIPTORS_FILE} not found" in outcomes[0].error
 
 
+def test_missing_column_fails_the_export(tmp_path, cpl_registry):
+    path = write_export(tmp_path, [GOOD_ROW])
+    path.write_text(path.read_text(encoding="utf-8").replace(",Credential,", ",Source,"), "utf-8")
+
+    outcomes = list(CplLoader(cpl_registry).read(path))
+
+    assert [o.status for o in outcomes] == ["failed"]
+    assert "line 1 lacks the column(s) Credential" in outcomes[0].error
+
+
 def test_same_export_twice_gives_same_ctids(tmp_path, cpl_registry, real_outcomes):
     lines = [export_line(n) for n in range(2, 40)]
     path = write_export(tmp_path, lines)
