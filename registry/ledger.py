@@ -172,6 +172,61 @@ class Ledger:
             )
         return Version(ctid, number, action, created, owner, publisher, content_hash, content)
 
+    def current_many(self, ctids: list[str]) -> dict[str, Version]:
+        """The latest version of each of the given documents that has one."""
+        found: dict[str, Version] = {}
+        with self._lock:
+            for start in range(0, len(ctids), 500):
+                chunk = ctids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._connection.execute(
+                    f"SELECT v.* FROM versions v JOIN (SELECT ctid, MAX(version) AS latest"
+                    f" FROM versions WHERE ctid IN ({marks}) GROUP BY ctid) m"
+                    " ON v.ctid = m.ctid AND v.version = m.latest",
+                    chunk,
+                ).fetchall()
+                found.update((row["ctid"], _version(row)) for row in rows)
+        return found
+
+    def record_many(
+        self, entries: list[tuple[str, str, str, str, str, bytes | None]]
+    ) -> list[Version]:
+        """Commit several new versions and their events in one transaction.
+
+        Each entry is ``(ctid, action, owner, publisher, content_hash, content)``;
+        one commit (one disk flush) for a whole batch is what makes bulk loading
+        fast. A CTID may appear only once per call.
+        """
+        created = now()
+        versions = []
+        with self._transaction() as connection:
+            for ctid, action, owner, publisher, content_hash, content in entries:
+                row = connection.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM versions WHERE ctid = ?", (ctid,)
+                ).fetchone()
+                number = row[0] + 1
+                connection.execute(
+                    "INSERT INTO versions (ctid, version, action, created, owner, publisher,"
+                    " content_hash, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ctid, number, action, created, owner, publisher, content_hash, content),
+                )
+                connection.execute(
+                    "INSERT INTO events (ctid, version, action, created, publisher)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (ctid, number, action, created, publisher),
+                )
+                versions.append(
+                    Version(ctid, number, action, created, owner, publisher, content_hash, content)
+                )
+        return versions
+
+    def mark_applied_many(self, versions: list[Version]) -> None:
+        with self._transaction() as connection:
+            connection.executemany(
+                "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?",
+                [(version.ctid, version.version) for version in versions],
+            )
+
     def mark_applied(self, ctid: str, version: int) -> None:
         with self._lock:
             self._connection.execute(

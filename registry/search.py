@@ -88,30 +88,38 @@ class SearchIndex:
 
     def index(self, document: str, version: int, triples: Iterable[ox.Triple]) -> None:
         """Replace the entries of one document with those of its new version."""
-        entries = list(self._entries(triples))
+        self.index_many([(document, version, triples)])
+
+    def index_many(self, documents: list[tuple[str, int, Iterable[ox.Triple]]]) -> None:
+        """Replace the entries of several documents in one transaction."""
+        prepared = [(ctid, version, list(self._entries(t))) for ctid, version, t in documents]
         with self._lock:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
-                self._delete(document)
-                for iri, ctid, classes, types, language, columns in entries:
-                    cursor = self._connection.execute(
-                        "INSERT INTO entries (document, iri, ctid, classes, types, language)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (document, iri, ctid, classes, types, language),
-                    )
-                    self._connection.execute(
-                        "INSERT INTO texts (rowid, name, text, keywords, description)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (cursor.lastrowid, *(columns[c] for c in COLUMNS)),
-                    )
-                self._connection.execute(
-                    "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
-                    (document, version),
-                )
+                for document, version, entries in prepared:
+                    self._write(document, version, entries)
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
             self._connection.execute("COMMIT")
+
+    def _write(self, document: str, version: int, entries: list[tuple[Any, ...]]) -> None:
+        self._delete(document)
+        for iri, ctid, classes, types, language, columns in entries:
+            cursor = self._connection.execute(
+                "INSERT INTO entries (document, iri, ctid, classes, types, language)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (document, iri, ctid, classes, types, language),
+            )
+            self._connection.execute(
+                "INSERT INTO texts (rowid, name, text, keywords, description)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (cursor.lastrowid, *(columns[c] for c in COLUMNS)),
+            )
+        self._connection.execute(
+            "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+            (document, version),
+        )
 
     def remove(self, document: str, version: int) -> None:
         """Drop a deleted document's entries, remembering the version of the delete."""

@@ -47,6 +47,9 @@ class DocumentStore(Protocol):
     def replace_document(self, document: Document) -> None:
         """Store a document, replacing any previous one with its CTID atomically."""
 
+    def add_documents(self, documents: list[Document]) -> list[Document]:
+        """Store documents that have no graph yet, all at once; return the others untouched."""
+
     def remove_document(self, ctid: str) -> bool:
         """Remove a document; return whether it existed."""
 
@@ -113,6 +116,25 @@ class OxigraphStore:
                 f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
             )
             self._store.update(update)
+
+    def add_documents(self, documents: list[Document]) -> list[Document]:
+        """Store many documents in one transaction; return those that already had a graph,
+        which are left alone for ``replace_document`` to swap one at a time."""
+        existing = []
+        fresh = []
+        with self._write_lock:
+            for document in documents:
+                graph = ox.NamedNode(self.graph_iri(document.ctid))
+                if self._store.contains_named_graph(graph):
+                    existing.append(document)
+                else:
+                    fresh.append((document, graph))
+            self._store.extend(
+                quad
+                for document, graph in fresh
+                for quad in _fresh_quads(document.triples, graph)
+            )
+        return existing
 
     def remove_document(self, ctid: str) -> bool:
         graph = ox.NamedNode(self.graph_iri(ctid))

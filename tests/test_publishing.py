@@ -12,6 +12,8 @@ import requests
 from conftest import SAMPLES
 from rdf_oracle import canonical
 
+from registry.publishing import content_hash
+
 ALDER = "ce-8438ac66-e811-4a30-9dbf-bfd7b2763328"
 ESTUARY = "ce-b483fb3d-4e04-4191-9eab-40fa68b46faa"
 EMT = "ce-deaf8c7f-4706-4bd5-be88-63e40e5296c9"
@@ -389,3 +391,45 @@ def test_cli_publish_reports_violations(live_publish, tmp_path, capsys):
     assert code == 1
     assert "HTTP 422" in out
     assert "$.@graph[0]: ceterms:description is missing" in out
+
+
+# --- Bulk loading in batches ------------------------------------------------------------------
+
+
+def _sample(registry, name: str):
+    return registry.parse((SAMPLES / name).read_bytes(), name)
+
+
+def test_batched_load_matches_one_at_a_time(registry):
+    names = [
+        "forklift-operator-certification.graph.json",
+        "cpr-bls-certification.graph.json",
+        "emt-core-competencies.graph.json",
+    ]
+    documents = [_sample(registry, name) for name in names]
+    versions = registry.publisher.record_loads(documents)
+    assert [v.version for v in versions] == [1, 1, 1]
+    for document in documents:
+        stored = registry.store.document_triples(document.ctid)
+        assert canonical(stored) == canonical(document.triples)
+        assert registry.ledger.current(document.ctid).content_hash == content_hash(stored)[0]
+    assert registry.ledger.unapplied() == []
+    assert {h["ctid"] for h in registry.search.search("forklift", 10, 0)[0]} >= {documents[0].ctid}
+
+    # Loading the same documents again changes nothing.
+    assert registry.publisher.record_loads(documents) == [None, None, None]
+
+
+def test_batched_load_replaces_and_keeps_repeats_in_order(registry):
+    original = _sample(registry, "forklift-operator-certification.graph.json")
+    registry.publisher.record_loads([original])
+    changed_data = json.loads((SAMPLES / "forklift-operator-certification.graph.json").read_text())
+    changed_data["@graph"][0]["ceterms:name"] = {"en-US": "Forklift Operator Certification II"}
+    changed = registry.parse(json.dumps(changed_data).encode(), "changed")
+
+    # The same CTID twice in one batch: the later document wins, both are versions.
+    versions = registry.publisher.record_loads([changed, original])
+    assert [v.version for v in versions] == [2, 3]
+    stored = registry.store.document_triples(original.ctid)
+    assert canonical(stored) == canonical(original.triples)
+    assert [v.version for v in registry.ledger.versions(original.ctid)] == [1, 2, 3]
