@@ -191,25 +191,32 @@ def test_sample_of_each_kind_has_no_violation(real_outcomes, validator):
             assert violations == [], f"{kind} {document.source}: {violations}"
 
 
-def test_cut_context_gives_same_triples_as_full_context(real_outcomes, cpl_registry):
-    loader = CplLoader(cpl_registry)
-    document = by_source(real_outcomes)[f"{EXPORT}:{AP_STATISTICS_LINE}"].document
-    builder_graph = _graph_of(loader, f"{EXPORT}:{AP_STATISTICS_LINE}")
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        f":{AP_STATISTICS_LINE}",
+        ": course C-ID MATH 110",
+        ": credential 'Generic Credit by Exam — Saddleback College'",
+        ": organization 'California MAP Initiative'",
+    ],
+)
+def test_cut_context_gives_full_context_triples(suffix, real_outcomes, cpl_registry):
+    source = f"{EXPORT}{suffix}"
+    document = by_source(real_outcomes)[source].document
 
     full = parse_json_document(
-        {"@context": CTDL_CONTEXT_URL, "@graph": builder_graph}, "full", cpl_registry.loader
+        {"@context": CTDL_CONTEXT_URL, "@graph": _graph_of(source)}, "full", cpl_registry.loader
     )
 
     assert canonical(full.triples) == canonical(document.triples)
 
 
-def _graph_of(loader: CplLoader, source: str) -> list:
+def _graph_of(source: str) -> list:
     """Rebuild the JSON-LD graph the loader built for ``source``."""
     references = read_references(EXPORT.parent)
     articulations, _ = read_articulations(EXPORT, references)
-    for graph_source, graph, _warnings in GraphBuilder(
-        str(EXPORT), references, articulations
-    ).graphs():
+    builder = GraphBuilder(str(EXPORT), references, articulations)
+    for graph_source, graph, _warnings in builder.graphs():
         if graph_source == source:
             return graph
     raise AssertionError(f"no graph built for {source}")
