@@ -248,7 +248,8 @@ def occupation_credentials_query(
     code: OccupationCode, types: Iterable[str], limit: int, offset: int
 ) -> str:
     """A page of the credentials, learning opportunities and assessments that prepare for
-    the occupations ``code`` covers, each with every path that matched."""
+    the occupations ``code`` covers, each with every path that matched; those matched by
+    more paths come first."""
     paths = (
         _preparing_paths(" ".join(sorted(types)))
         .replace("FILTER_CODE", code.filter("code"))
@@ -257,13 +258,14 @@ def occupation_credentials_query(
     return f"""{PREFIXES}
 SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
        (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-       (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches) WHERE {{
+       (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches)
+       (COUNT(DISTINCT ?match) AS ?matchCount) WHERE {{
   {paths}
   ?resource ceterms:ctid ?ctid_ .
   OPTIONAL {{ ?resource ceterms:name ?name_ }}
 }}
 GROUP BY ?resource
-ORDER BY ?resource
+ORDER BY DESC(?matchCount) ?resource
 LIMIT {limit + 1} OFFSET {offset}"""
 
 
@@ -278,7 +280,8 @@ def competency_credentials_query(ctid: str, types: Iterable[str], limit: int, of
     return f"""{PREFIXES}
 SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
        (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-       (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches) WHERE {{
+       (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches)
+       (COUNT(DISTINCT ?path) AS ?matchCount) WHERE {{
   {resource_by_ctid(ctid, "competency")}
   {{
     ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?competency .
@@ -297,7 +300,7 @@ SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
   OPTIONAL {{ ?resource ceterms:name ?name_ }}
 }}
 GROUP BY ?resource
-ORDER BY ?resource
+ORDER BY DESC(?matchCount) ?resource
 LIMIT {limit + 1} OFFSET {offset}"""
 
 
