@@ -393,8 +393,7 @@ class CompiledShape:
             out = index.out
             predicate = path.predicate
             return [
-                (focus, out.get(focus, _NONE).get(predicate, _NO_VALUES))
-                for focus in focus_nodes
+                (focus, out.get(focus, _NONE).get(predicate, _NO_VALUES)) for focus in focus_nodes
             ]
         return [(focus, path.values(index, focus)) for focus in focus_nodes]
 
@@ -406,7 +405,6 @@ class CompiledShape:
         self, component: URIRef, focus: Term, value: Term | None = None, path: Node | None = None
     ) -> RawResult:
         return RawResult(self.info, component, focus, value, path)
-
 
 
 Check = Callable[[DocumentIndex, CompiledShape, Pairs, list], None]
@@ -636,6 +634,11 @@ class NativeShapes:
 
     def __init__(self, shapes_graph: Graph) -> None:
         self.graph = shapes_graph
+        # RDF lists read from dictionaries: through rdflib, the sh:ignoredProperties
+        # lists of the sh:closed shapes took most of the compile time.
+        self._first = dict(shapes_graph.subject_objects(RDF.first))
+        self._rest = dict(shapes_graph.subject_objects(RDF.rest))
+        self._components = _custom_components(shapes_graph)
         self._compiled: dict[Node, CompiledShape] = {}
         # The targeted shapes, in a fixed order, and the targets of each.
         self._targeted: list[tuple[CompiledShape, _Targets]] = []
@@ -741,20 +744,14 @@ class NativeShapes:
         return checks
 
     def _custom_checks(self, node: Node, shape: CompiledShape) -> list[Check]:
-        """Return the checks of SPARQL-based constraint components whose parameters the shape sets."""
+        """Return the checks of SPARQL-based constraint components whose mandatory
+        parameters the shape all sets (SHACL section 6.2)."""
         graph = self.graph
-        checks = []
-        for component in sorted(set(graph.subjects(RDF.type, SH.ConstraintComponent)), key=str):
-            parameters = [graph.value(p, SH.path) for p in graph.objects(component, SH.parameter)]
-            mandatory = [
-                path
-                for p, path in zip(graph.objects(component, SH.parameter), parameters, strict=True)
-                if graph.value(p, SH.optional) != Literal(True)
-            ]
-            if not all(graph.value(node, path) is not None for path in mandatory):
-                continue
-            checks.append(self._inverse_link_check(component, node, shape))
-        return checks
+        return [
+            self._inverse_link_check(component, node, shape)
+            for component, mandatory in self._components
+            if all(graph.value(node, path) is not None for path in mandatory)
+        ]
 
     def _inverse_link_check(self, component: Node, node: Node, shape: CompiledShape) -> Check:
         graph = self.graph
@@ -777,7 +774,27 @@ class NativeShapes:
         return _inverse_link(ox_term(graph.value(node, REG_INVERSE)))
 
     def list_items(self, head: Node) -> list[Node]:
-        return list(Collection(self.graph, head))
+        """Return the members of the RDF list that starts at ``head``."""
+        items = []
+        seen = set()
+        while head in self._first and head not in seen:
+            seen.add(head)
+            items.append(self._first[head])
+            head = self._rest.get(head, RDF.nil)
+        return items
+
+
+def _custom_components(graph: Graph) -> list[tuple[Node, list[Node]]]:
+    """Return each SPARQL-based constraint component with the paths of its mandatory parameters."""
+    found = []
+    for component in sorted(set(graph.subjects(RDF.type, SH.ConstraintComponent)), key=str):
+        mandatory = [
+            graph.value(parameter, SH.path)
+            for parameter in graph.objects(component, SH.parameter)
+            if graph.value(parameter, SH.optional) != Literal(True)
+        ]
+        found.append((component, mandatory))
+    return found
 
 
 def _is_class(graph: Graph, node: Node) -> bool:

@@ -51,6 +51,7 @@ from rdflib.term import Node
 
 from registry.errors import RegistryError, VocabularyError
 from registry.ingest import Document
+from registry.jsonld import TermTable
 from registry.shacl_engine import (
     DocumentIndex,
     NativeShapes,
@@ -60,7 +61,6 @@ from registry.shacl_engine import (
     rdflib_term,
     report_graph,
 )
-from registry.jsonld import TermTable
 from registry.vocab import CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL, VocabCache
 
 log = logging.getLogger(__name__)
@@ -357,6 +357,10 @@ class Validator:
         self, document: Document, referenced: Iterable[ox.Triple] | None
     ) -> tuple[ValidationReport, int]:
         index = self.document_index(document, referenced)
+        return self.check_index(document, index), len(document.triples)
+
+    def check_index(self, document: Document, index: DocumentIndex) -> ValidationReport:
+        """Run the native engine on a document's index and describe its results."""
         raw, conforms = self.native_shapes.validate(index)
         names = _Names(_IndexData(index), self)
         results = sorted((_describe(_native_finding(r, names)) for r in raw), key=_result_order)
@@ -364,7 +368,7 @@ class Validator:
         def build_graph() -> Graph:
             return report_graph(raw, self.shapes_graph, index, conforms)
 
-        return ValidationReport(document.ctid, results, build_graph), len(document.triples)
+        return ValidationReport(document.ctid, results, build_graph)
 
     def document_index(
         self, document: Document, referenced: Iterable[ox.Triple] | None = None
