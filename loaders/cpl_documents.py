@@ -150,11 +150,12 @@ def agencies(entries: list[dict[str, Any]]) -> tuple[str | None, str | None]:
     with_issuer = [e for e in entries if e.get("issuing_agency")]
     if with_issuer:
         best = max(with_issuer, key=lambda e: e.get("confidence_issuer") or 0)
-        return best["issuing_agency"].strip(), (best.get("training_agency") or "").strip() or None
+        trainer = str(best.get("training_agency") or "").strip() or None
+        return str(best["issuing_agency"]).strip(), trainer
     with_trainer = [e for e in entries if e.get("training_agency")]
     if with_trainer:
         best = max(with_trainer, key=lambda e: e.get("confidence_trainer") or 0)
-        return None, best["training_agency"].strip()
+        return None, str(best["training_agency"]).strip()
     return None, None
 
 
@@ -493,8 +494,8 @@ class GraphBuilder:
                 IngestWarning(
                     source,
                     "Credit Recommendation",
-                    f"{row.recommendation!r} awards 0 units; it was loaded as a transfer "
-                    "value of 0 units",
+                    f"{row.recommendation!r} awards no units; it was loaded with "
+                    "schema:value 0, so check with MAP whether the articulation grants credit",
                 )
             )
         return warnings

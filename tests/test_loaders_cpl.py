@@ -124,6 +124,8 @@ def real_store(tmp_path_factory, vocab_dir: Path):
             str(store),
             "--vocab-cache",
             str(vocab_dir),
+            "--base-url",
+            "http://registry.test",
             "--quiet",
             "--no-validate",
         ]
