@@ -941,8 +941,8 @@ class _Targets:
 
     nodes: list[Term] = field(default_factory=list)
     classes: list[Term] = field(default_factory=list)
-    subjects_of: list[Term] = field(default_factory=list)
-    objects_of: list[Term] = field(default_factory=list)
+    subjects_of: frozenset[Term] = frozenset()
+    objects_of: frozenset[Term] = frozenset()
     generated: list[tuple[frozenset[Term], type]] = field(default_factory=list)
     sparql: list[str] = field(default_factory=list)
 
@@ -955,8 +955,8 @@ class _Targets:
         targets = cls(
             nodes=[ox_term(v) for v in graph.objects(node, SH.targetNode)],
             classes=[ox_term(v) for v in graph.objects(node, SH.targetClass)],
-            subjects_of=[ox_term(v) for v in graph.objects(node, SH.targetSubjectsOf)],
-            objects_of=[ox_term(v) for v in graph.objects(node, SH.targetObjectsOf)],
+            subjects_of=frozenset(ox_term(v) for v in graph.objects(node, SH.targetSubjectsOf)),
+            objects_of=frozenset(ox_term(v) for v in graph.objects(node, SH.targetObjectsOf)),
         )
         if _is_class(graph, node):
             targets.classes.append(ox_term(node))
@@ -985,10 +985,11 @@ class _Targets:
         found: set[Term] = set(self.nodes)
         for cls in self.classes:
             found |= index.instances(cls)
-        for predicate in self.subjects_of:
-            found.update(index.pairs(predicate))
-        for predicate in self.objects_of:
-            for values in index.pairs(predicate).values():
+        by_predicate = index.by_predicate
+        for predicate in _present(self.subjects_of, by_predicate):
+            found.update(by_predicate[predicate])
+        for predicate in _present(self.objects_of, by_predicate):
+            for values in by_predicate[predicate].values():
                 found |= values
         for classes, node_type in self.generated:
             for cls, subjects in index.typed.items():
@@ -997,6 +998,13 @@ class _Targets:
         for select in self.sparql:
             found |= _sparql_focus_nodes(index, select)
         return found
+
+
+def _present(wanted: frozenset[Term], used: dict[Term, Any]) -> list[Term]:
+    """Return the members of ``wanted`` that are keys of ``used``, looping over the smaller."""
+    if len(wanted) <= len(used):
+        return [key for key in wanted if key in used]
+    return [key for key in used if key in wanted]
 
 
 def _with_prefixes(graph: Graph, target: Node, select: str) -> str:

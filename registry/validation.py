@@ -1110,9 +1110,21 @@ class _Names:
         return str(value) if isinstance(value, Literal) else self.node(value)
 
     def path(self, path: Node, graph: Graph) -> str:
-        """Write a SHACL property path: ``a or b`` for alternatives, ``a/b``, ``^a``."""
+        """Write a SHACL property path: ``a or b`` for alternatives, ``a/b``, ``^a``.
+
+        A path's blank nodes have the same labels in the shapes graph and in
+        pyshacl's report graph, so names of paths are kept with the shapes.
+        """
         if isinstance(path, URIRef):
             return _compact(self.shapes, path)
+        names = _compacted_names(self.shapes)
+        key = ("path", path)
+        name = names.get(key)
+        if name is None:
+            name = names[key] = self._path_name(path, graph)
+        return name
+
+    def _path_name(self, path: Node, graph: Graph) -> str:
         alternatives = graph.value(path, SH.alternativePath)
         if alternatives is not None:
             return " or ".join(self.path(p, graph) for p in Collection(graph, alternatives))
@@ -1136,6 +1148,14 @@ class _Names:
 
     def shape(self, shape: Node) -> str:
         """Name a shape, and an anonymous property shape by the node shape that contains it."""
+        names = _compacted_names(self.shapes)
+        key = ("shape", shape)
+        name = names.get(key)
+        if name is None:
+            name = names[key] = self._shape_name(shape)
+        return name
+
+    def _shape_name(self, shape: Node) -> str:
         if isinstance(shape, BNode):
             shape = self.shapes.value(predicate=SH.property, object=shape) or shape
         return _compact(self.shapes, shape) if isinstance(shape, URIRef) else f"_:{shape}"
@@ -1271,8 +1291,9 @@ def _compact_text(namespaces: list[tuple[str, str]], text: str) -> str:
     return text
 
 
-# Per graph: its namespaces, and the names ``_compact`` has returned. The
-# graphs compacted against are shapes graphs, which do not change once expanded.
+# Per graph: its namespaces, and the names ``_compact`` and ``_Names`` have
+# written for its IRIs, shapes and paths. The graphs are shapes graphs, which
+# do not change once expanded.
 _COMPACT_CACHE: weakref.WeakKeyDictionary[Graph, tuple[list, dict]] = weakref.WeakKeyDictionary()
 
 
@@ -1280,7 +1301,7 @@ def _namespaces(graph: Graph) -> list[tuple[str, str]]:
     return _compact_cache(graph)[0]
 
 
-def _compacted_names(graph: Graph) -> dict[str, str]:
+def _compacted_names(graph: Graph) -> dict[Any, str]:
     return _compact_cache(graph)[1]
 
 
