@@ -33,6 +33,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -60,8 +61,14 @@ Task = tuple[Question, str]
 class HttpTarget:
     """Sends each task to a server over HTTP, one ``requests`` session per client thread."""
 
-    def __init__(self, name: str, send: Callable[[requests.Session, Task], requests.Response]):
+    def __init__(
+        self,
+        name: str,
+        send: Callable[[requests.Session, Task], requests.Response],
+        empty_on_404: bool = False,
+    ) -> None:
         self.name = name
+        self.empty_on_404 = empty_on_404
         self._send = send
         self._local = threading.local()
 
@@ -71,6 +78,8 @@ class HttpTarget:
         if session is None:
             session = self._local.session = requests.Session()
         response = self._send(session, task)
+        if response.status_code == 404 and self.empty_on_404:
+            return 0  # the API's answer for a code or CTID with nothing in the registry
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
         return count_rows(response.json())
@@ -91,7 +100,7 @@ def api_target(base: str) -> HttpTarget:
         path = (question.path or "").replace("{value}", quote(value, safe=""))
         return session.get(base + path, headers={"Accept": "application/json"}, timeout=300)
 
-    return HttpTarget("registry API", send)
+    return HttpTarget("registry API", send, empty_on_404=True)
 
 
 def registry_sparql_target(base: str) -> HttpTarget:
@@ -208,70 +217,93 @@ def warm_up(target: Any, mix: list[Question], parameters: dict[str, list[str]]) 
     return found
 
 
-def benchmark_target(
-    target: Any, tasks: list[Task], args: argparse.Namespace, mix: list[Question], parameters: dict
-) -> dict[str, Any]:
-    """Warm a target up, leave out questions slower than ``--slow-seconds``, then measure
-    the rest of the mix at each client count."""
-    first = warm_up(target, mix, parameters)
-    slow = {
-        name: f"{result['seconds']} s for one query in the warm-up"
-        for name, result in first.items()
-        if result["seconds"] > args.slow_seconds or isinstance(result["rows"], str)
+@dataclass
+class Mix:
+    """The questions, their tasks, and the questions found too slow to measure so far."""
+
+    questions: list[Question]
+    parameters: dict[str, list[str]]
+    tasks: list[Task]
+    args: argparse.Namespace
+    slow: dict[str, str] = field(default_factory=dict)
+
+    def for_api(self) -> Mix:
+        """Return the part of the mix the HTTP API has endpoints for (sharing ``slow``)."""
+        return Mix(
+            [q for q in self.questions if q.path is not None],
+            self.parameters,
+            [t for t in self.tasks if t[0].path is not None],
+            self.args,
+            self.slow,
+        )
+
+
+def benchmark_target(target: Any, mix: Mix) -> dict[str, Any]:
+    """Warm a target up and measure the mix at each client count.
+
+    A question that took more than ``--slow-seconds`` (or failed) in a warm-up
+    is left out from then on, for this target and the ones measured after it:
+    one such query can hold a CPU for minutes, which would slow every other
+    measurement down.
+    """
+    fresh = [q for q in mix.questions if q.name not in mix.slow]
+    first = warm_up(target, fresh, mix.parameters)
+    left_out = {
+        name: mix.slow[name] for name in mix.slow if name in {q.name for q in mix.questions}
     }
-    measured = [task for task in tasks if task[0].name not in slow]
-    result: dict[str, Any] = {"warm_up": first, "left_out": slow, "runs": []}
-    for clients in args.clients:
-        result["runs"].append(measure(target, measured, clients, args.passes, args.budget))
+    for name, result in first.items():
+        if result["seconds"] > mix.args.slow_seconds or isinstance(result["rows"], str):
+            reason = f"{result['seconds']} s for one query in the warm-up on {target.name}"
+            mix.slow[name] = left_out[name] = reason
+    measured = [task for task in mix.tasks if task[0].name not in mix.slow]
+    result: dict[str, Any] = {"warm_up": first, "left_out": left_out, "runs": []}
+    for clients in mix.args.clients:
+        result["runs"].append(measure(target, measured, clients, mix.args.passes, mix.args.budget))
         print(f"  {target.name}: {clients} client(s) done", flush=True)
     return result
 
 
-def registry_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
-    """Serve the registry's store and measure its HTTP API and /sparql."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "registry"), "serve", "--store", str(args.data / "registry-store")]
-    command += ["--port", str(port), "--query-workers", str(max(args.clients))]
-    command += ["--query-timeout", str(args.query_timeout)]
-    server = start_server(command, base + "/", args.data / "registry-serve.log")
-    try:
-        api_tasks = [task for task in tasks if task[0].path is not None]
-        api_mix = [question for question in mix if question.path is not None]
-        return {
-            "registry API": benchmark_target(
-                api_target(base), api_tasks, args, api_mix, parameters
-            ),
-            "registry /sparql": benchmark_target(
-                registry_sparql_target(base), tasks, args, mix, parameters
-            ),
-        }
-    finally:
-        stop_server(server)
+def oxigraph_phase(mix: Mix) -> dict[str, Any]:
+    """Serve the store `oxigraph load` made with `oxigraph serve-read-only` and measure it.
 
-
-def oxigraph_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
-    """Serve the store `oxigraph load` made with `oxigraph serve-read-only` and measure it."""
-    port = free_port()
+    It runs first because its server stops a query at the time limit, so a
+    question too slow for the mix is found without a query left running.
+    """
+    data, port = mix.args.data, free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "oxigraph"), "serve-read-only", "--location"]
-    command += [str(args.data / "oxigraph-store"), "--bind", f"127.0.0.1:{port}"]
-    command += ["--union-default-graph", "--timeout-s", str(int(args.query_timeout))]
-    server = start_server(command, base + "/", args.data / "oxigraph-serve.log")
+    command += [str(data / "oxigraph-store"), "--bind", f"127.0.0.1:{port}"]
+    command += ["--union-default-graph", "--timeout-s", str(int(mix.args.query_timeout))]
+    server = start_server(command, base + "/", data / "oxigraph-serve.log")
+    try:
+        return {"oxigraph serve": benchmark_target(oxigraph_target(base), mix)}
+    finally:
+        stop_server(server)
+
+
+def registry_phase(mix: Mix) -> dict[str, Any]:
+    """Serve the registry's store and measure its HTTP API and /sparql."""
+    data, port = mix.args.data, free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "registry"), "serve", "--store", str(data / "registry-store")]
+    command += ["--port", str(port), "--query-workers", str(max(mix.args.clients))]
+    command += ["--query-timeout", str(mix.args.query_timeout)]
+    server = start_server(command, base + "/", data / "registry-serve.log")
     try:
         return {
-            "oxigraph serve": benchmark_target(oxigraph_target(base), tasks, args, mix, parameters)
+            "registry API": benchmark_target(api_target(base), mix.for_api()),
+            "registry /sparql": benchmark_target(registry_sparql_target(base), mix),
         }
     finally:
         stop_server(server)
 
 
-def in_process_phase(args: argparse.Namespace, mix, parameters, tasks) -> dict[str, Any]:
+def in_process_phase(mix: Mix) -> dict[str, Any]:
     """Open the registry's store read-only in this process and run the SPARQL texts."""
-    store = ox.Store.read_only(str(args.data / "registry-store" / "oxigraph"))
+    store = ox.Store.read_only(str(mix.args.data / "registry-store" / "oxigraph"))
     try:
         target = InProcessTarget(store)
-        return {target.name: benchmark_target(target, tasks, args, mix, parameters)}
+        return {target.name: benchmark_target(target, mix)}
     finally:
         del store
 
@@ -281,13 +313,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.data / "registry-store").exists() or not (args.data / "oxigraph-store").exists():
         raise SystemExit(f"load the stores first: bench/load.py --data {args.data}")
     parameters = manifest["parameters"]
-    mix = questions()
-    tasks = make_tasks(mix, parameters, args.values)
+    questions_ = questions()
+    mix = Mix(questions_, parameters, make_tasks(questions_, parameters, args.values), args)
     figures = header("queries", manifest["documents"])
     figures["quads"] = manifest["quads"]
-    figures["questions"] = {q.name: {"path": q.path, "sparql_from": q.source} for q in mix}
+    figures["questions"] = {q.name: {"path": q.path, "sparql_from": q.source} for q in questions_}
     figures["sparql_examples"] = {
-        q.name: q.sparql(parameters[q.parameter][0]) for q in mix if parameters.get(q.parameter)
+        q.name: q.sparql(parameters[q.parameter][0])
+        for q in questions_
+        if parameters.get(q.parameter)
     }
     figures["settings"] = {
         "values_per_question": args.values,
@@ -297,8 +331,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_query_timeout_seconds": args.query_timeout,
     }
     figures["targets"] = {}
-    for phase in (registry_phase, oxigraph_phase, in_process_phase):
-        figures["targets"].update(phase(args, mix, parameters, tasks))
+    for phase in (oxigraph_phase, registry_phase, in_process_phase):
+        figures["targets"].update(phase(mix))
     figures["ratios"] = ratios(figures["targets"], args.clients)
     return figures
 
@@ -325,7 +359,8 @@ def ratios(targets: dict[str, Any], clients: list[int]) -> dict[str, Any]:
 
 def report(figures: dict[str, Any]) -> None:
     print_header(figures)
-    targets = figures["targets"]
+    order = ("registry API", "registry /sparql", "oxigraph serve", "pyoxigraph in-process")
+    targets = {name: figures["targets"][name] for name in order if name in figures["targets"]}
     for index, clients in enumerate(run["clients"] for run in next(iter(targets.values()))["runs"]):
         names = list(figures["questions"])
         rows = []
@@ -368,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--values", type=int, default=10, help="parameter values per question")
     parser.add_argument("--passes", type=int, default=3, help="measured passes over the mix")
     parser.add_argument(
-        "--query-timeout", type=float, default=60, help="server query time limit in seconds"
+        "--query-timeout", type=float, default=30, help="server query time limit in seconds"
     )
     parser.add_argument(
         "--budget", type=float, default=120, help="seconds per target and client count"
