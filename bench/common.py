@@ -47,6 +47,19 @@ def versions() -> dict[str, str]:
     return found
 
 
+def source_state() -> dict[str, Any]:
+    """Return the commit the registry code was measured at, and whether it had local changes."""
+
+    def git(*arguments: str) -> str:
+        completed = subprocess.run(
+            ["git", "-C", str(ROOT), *arguments], capture_output=True, text=True, check=False
+        )
+        return completed.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "registry", "loaders", "shapes")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_changes": bool(changed)}
+
+
 def header(workload: str, documents: int) -> dict[str, Any]:
     """Return the fields every result file starts with."""
     return {
@@ -55,6 +68,7 @@ def header(workload: str, documents: int) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_description(),
         "versions": versions(),
+        "source": source_state(),
     }
 
 
@@ -92,6 +106,9 @@ def print_header(figures: dict[str, Any]) -> None:
     print(f"{figures['workload']} at {figures['documents']:,} documents, {figures['date']}")
     print(f"machine: {figures['machine']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in figures["versions"].items()))
+    source = figures["source"]
+    changes = " with uncommitted changes" if source["uncommitted_changes"] else ""
+    print(f"registry code: commit {source['commit']}{changes}")
 
 
 def save(figures: dict[str, Any], output: Path | None) -> Path:
