@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import socket
 import statistics
 import subprocess
@@ -174,21 +173,6 @@ def folder_size_mb(path: Path) -> float:
     return round(total / 1024 / 1024, 1)
 
 
-def fresh_folder(path: Path, marker: str) -> Path:
-    """Empty a folder a benchmark made earlier (it holds ``marker``) and return it.
-
-    A folder without the marker is left alone, so a mistyped path never
-    deletes someone's data.
-    """
-    if path.exists():
-        if not (path / marker).exists() and any(path.iterdir()):
-            raise SystemExit(f"{path} exists and was not made by the benchmark; choose another")
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    (path / marker).write_text("made by the benchmark scripts; safe to delete\n")
-    return path
-
-
 def free_port() -> int:
     """Return a free TCP port on the loopback interface."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -197,7 +181,7 @@ def free_port() -> int:
 
 
 def start_server(command: list[str], url: str, log: Path, timeout: float = 300) -> Any:
-    """Start a server process, wait until ``url`` answers, and return the process."""
+    """Start a server process, wait until ``url`` responds, and return the process."""
     handle = log.open("w")
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
@@ -210,7 +194,7 @@ def start_server(command: list[str], url: str, log: Path, timeout: float = 300) 
         except requests.ConnectionError:
             time.sleep(0.2)
     stop_server(process)
-    raise SystemExit(f"{' '.join(command)} did not answer at {url} within {timeout:g} s")
+    raise SystemExit(f"{' '.join(command)} did not respond at {url} within {timeout:g} s")
 
 
 def stop_server(process: Any) -> None:

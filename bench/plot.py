@@ -5,11 +5,11 @@
 The defaults are ``docs/benchmarks`` and ``docs/benchmarks/scaling.png``.
 
 It reads every ``load-N.json``, ``queries-N.json`` and
-``publish-concurrent-N.json`` in the results folder and draws four panels
-against the number of documents N (log scales): bulk load time, bulk load
-peak memory, p95 latency of each employer question through the HTTP API with
-one client, and throughput (queries per second of the mix at the largest
-client count, validated publishes per second).
+``publish-concurrent-N.json`` in the results folder. It draws four panels
+against the number of documents N, on log scales: bulk load time, bulk load
+peak memory, the p95 latency of each employer question through the HTTP API
+with one client, and throughput. Throughput is the query mix's queries per
+second at the largest client count, and validated publishes per second.
 """
 
 from __future__ import annotations

@@ -4,13 +4,14 @@ Run from the project root, after bench/generate.py and bench/load.py:
 
     .venv/bin/python bench/publish_concurrent.py --data /tmp/ctdl-10000 [--documents 200]
 
-It creates a publisher key with ``registry keys create``, starts ``registry
-serve`` on a loopback port with the on-disk store ``DATA/registry-store``, and
-publishes new generated documents (the ones after the first N, which point
-only to documents already in the store) through ``POST
-/resources/organizations/{org}/documents``, validation on: first with one
-publisher, then with ``--publishers`` at once, ``--documents`` each round.
-The published documents stay in the store.
+It creates a publisher key with ``registry keys create`` and starts
+``registry serve`` on a loopback port with the on-disk store
+``DATA/registry-store``. Then it publishes new generated documents through
+``POST /resources/organizations/{org}/documents``, validation on. They are
+the documents after the first N, so they point only to documents already in
+the store. Each round publishes ``--documents`` documents, with as many
+concurrent publishers as each ``--publishers`` value says. The published
+documents stay in the store.
 
 Figures (documents per second, p50/p95/p99 latency) are printed as a table
 and saved to ``docs/benchmarks/publish-concurrent-{documents}.json``.

@@ -7,7 +7,7 @@ Run from the project root, after bench/generate.py and bench/load.py:
 The mix is in ``bench/questions.py``: credentials for an occupation,
 competencies for an occupation, credentials for a competency, transfer values,
 full-text search, a resource by CTID and a reverse lookup (what requires this
-credential), each with parameter values taken from the data. Four targets
+credential). The parameter values come from the data. Four targets
 answer it, one after another so they never compete for the CPUs:
 
 1. the registry's HTTP API (``registry serve`` on ``DATA/registry-store``);
@@ -73,13 +73,13 @@ class HttpTarget:
         self._local = threading.local()
 
     def run(self, task: Task) -> int:
-        """Answer one task and return its number of result rows; raise on an HTTP error."""
+        """Run one task and return its number of result rows; raise on an HTTP error."""
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
         response = self._send(session, task)
         if response.status_code == 404 and self.empty_on_404:
-            return 0  # the API's answer for a code or CTID with nothing in the registry
+            return 0  # the API returns 404 for a code or CTID with nothing in the registry
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
         return count_rows(response.json())
@@ -242,8 +242,8 @@ def benchmark_target(target: Any, mix: Mix) -> dict[str, Any]:
     """Warm a target up and measure the mix at each client count.
 
     A question that took more than ``--slow-seconds`` (or failed) in a warm-up
-    is left out from then on, for this target and the ones measured after it:
-    one such query can hold a CPU for minutes, which would slow every other
+    is left out from then on, for this target and the ones measured after it.
+    One such query can keep a CPU busy for minutes and so slow every other
     measurement down.
     """
     fresh = [q for q in mix.questions if q.name not in mix.slow]

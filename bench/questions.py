@@ -2,8 +2,8 @@
 
 When ``registry.queries`` provides a question's SPARQL text, that text is
 used, so ``/sparql``, pyoxigraph and ``oxigraph serve`` run exactly what the
-HTTP API runs. Otherwise the fallback text below asks the same question over
-the statements described in ``docs/graph-model.md``.
+HTTP API runs. Otherwise the fallback text below queries the statements described in
+``docs/graph-model.md`` for the same question.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ PAGE = 50
 class Question:
     """One question of the mix.
 
-    ``parameter`` names the list in the manifest's ``parameters`` the values
-    come from; ``path`` is the HTTP API path with ``{value}`` in it, or
+    ``parameter`` names the list in the manifest's ``parameters`` that the
+    values come from. ``path`` is the HTTP API path with ``{value}`` in it, or
     ``None`` where the API has no endpoint for the question.
     """
 

@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/suite.py --sizes 10000 100000 --work /tmp/ctdl-bench
 
-For each size it generates the data into ``WORK/N`` (unless a data set of
-that size is already there), then runs, each as its own process: the bulk
-load (``bench/load.py``), the employer query mix (``bench/query_mix.py``)
-and concurrent publishing (``bench/publish_concurrent.py``), which adds
-documents to the store and so comes last. Results go to
+For each size it generates the data into ``WORK/N``, unless a data set of
+that size is already there. Then it runs each workload as its own process:
+the bulk load (``bench/load.py``), the employer query mix
+(``bench/query_mix.py``) and concurrent publishing
+(``bench/publish_concurrent.py``). Publishing adds documents to the store,
+so it comes last. Results go to
 ``docs/benchmarks/{workload}-{N}.json`` (or ``--results``), and
 ``bench/plot.py`` draws ``scaling.png`` next to them.
 """
@@ -59,7 +60,9 @@ def run_size(size: int, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000], help="documents")
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000], help="registry sizes, in documents"
+    )
     parser.add_argument("--work", type=Path, required=True, help="folder for data and stores")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for result JSON")
     parser.add_argument(

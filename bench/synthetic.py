@@ -1,10 +1,11 @@
 """Synthetic CTDL documents shaped like the ones the reference registry publishes.
 
 Every document is a function of ``(seed, index)`` alone, so a data set of N
-documents is the first N of any larger one made with the same seed, and the
-documents after N (which the publish benchmark sends) only point to documents
-before them. Documents come in blocks of 100 with a fixed composition (see
-``BLOCK``); inside a block, kinds that others point to come first.
+documents is the first N of any larger one made with the same seed. A
+document points only to documents before it, so the documents after N (which
+the publish benchmark sends) find what they point to in the store.
+Documents come in blocks of 100 with a fixed composition (see ``BLOCK``).
+Inside a block, the kinds that others point to come first.
 
 The shapes follow the published ``/graph`` documents: language maps,
 ``@graph`` with the main resource first, blank nodes for quality-assurance
@@ -468,6 +469,7 @@ class Generator:
         return links
 
     def credential(self, index: int) -> list[dict[str, Any]]:
+        """Return a credential of a weighted CTDL class, prepared for one occupation."""
         rng = self.rng(index, "document")
         ctid = self.main_ctid(index)
         cls, level = self.credential_class(index)
@@ -476,11 +478,13 @@ class Generator:
             if rng.random() < 0.4
             else ([], None)
         )
+
         occupation = skill_occupation or self.focus(index)
         words, spanish = CLASS_WORDS[cls]
         name = lang(f"{words} {occupation.title}")
         if rng.random() < 0.05:
             name["es"] = f"{spanish} {occupation.title}"
+
         node: dict[str, Any] = {
             "@id": iri(ctid),
             "@type": f"ceterms:{cls}",
@@ -499,6 +503,7 @@ class Generator:
             "ceterms:occupationType": [self.occupation_alignment(rng, occupation)],
             "ceterms:keyword": {"en-US": occupation.title.lower().split(" and ")[:3]},
         }
+
         graph = [node]
         conditions = self.conditions(rng, index, competencies, node["ceterms:ownedBy"])
         if conditions:
@@ -564,6 +569,7 @@ class Generator:
         }
 
     def learning(self, index: int) -> list[dict[str, Any]]:
+        """Return a learning opportunity, program or course, which often teaches competencies."""
         rng = self.rng(index, "document")
         ctid = self.main_ctid(index)
         cls = self.learning_class(index)
@@ -572,9 +578,11 @@ class Generator:
             if rng.random() < 0.5
             else ([], None)
         )
+
         occupation = skill_occupation or self.focus(index)
         delivery, label = rng.choice(DELIVERY)
         prefix = "Introduction to" if cls == "Course" else "Training for"
+
         node: dict[str, Any] = {
             "@id": iri(ctid),
             "@type": f"ceterms:{cls}",
@@ -598,6 +606,7 @@ class Generator:
             node["ceterms:availableOnlineAt"] = [f"https://courses.example.org/{ctid}/online"]
         else:
             node["ceterms:availableAt"] = [self.place(rng, node["ceterms:name"]["en-US"])]
+
         if teaches:
             node["ceterms:teaches"] = teaches
         if rng.random() < 0.6:
@@ -607,6 +616,7 @@ class Generator:
         return [node]
 
     def assessment(self, index: int) -> list[dict[str, Any]]:
+        """Return an assessment, which usually assesses competencies of one framework."""
         rng = self.rng(index, "document")
         ctid = self.main_ctid(index)
         assesses, skill_occupation = (
@@ -614,8 +624,10 @@ class Generator:
             if rng.random() < 0.7
             else ([], None)
         )
+
         occupation = skill_occupation or self.focus(index)
         delivery, label = rng.choice(DELIVERY[:2])
+
         node: dict[str, Any] = {
             "@id": iri(ctid),
             "@type": "ceterms:AssessmentProfile",
@@ -630,6 +642,7 @@ class Generator:
             "ceterms:deliveryType": [concept("Delivery", delivery, label)],
             "ceterms:availableOnlineAt": [f"https://exams.example.org/{ctid}/register"],
         }
+
         if assesses:
             node["ceterms:assesses"] = assesses
         if rng.random() < 0.5:
@@ -637,13 +650,16 @@ class Generator:
         return [node]
 
     def transfer(self, index: int) -> list[dict[str, Any]]:
+        """Return a transfer value profile: credit for an earlier resource toward a course."""
         rng = self.rng(index, "document")
         ctid = self.main_ctid(index)
         source_kind = rng.choices(("assessment", "credential", "learning"), (4, 3, 3))[0]
         source = self.earlier(rng, index, source_kind)
         target = self.earlier_course(rng, index)
+
         subject = self.focus(source if source is not None else index)
         credits = float(rng.choice((1, 2, 3, 3, 3, 4, 6, 12)))
+
         node: dict[str, Any] = {
             "@id": iri(ctid),
             "@type": "ceterms:TransferValueProfile",
@@ -657,6 +673,7 @@ class Generator:
             "ceterms:startDate": f"20{rng.randint(15, 25)}-0{rng.randint(1, 9)}-01",
             "ceterms:transferValue": [self.value(credits, subject)],
         }
+
         graph = [node]
         if source is not None and rng.random() < 0.7:
             node["ceterms:transferValueFrom"] = [iri(self.main_ctid(source))]
