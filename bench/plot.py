@@ -26,6 +26,7 @@ matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
 from common import RESULTS  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 
 def read_results(folder: Path, workload: str) -> dict[int, dict[str, Any]]:
@@ -117,9 +118,15 @@ def plot(results: Path, output: Path) -> Path:
     panels[1][0].set_title("Employer queries: p95 latency")
     draw_throughput(panels[1][1], queries, publishes)
     panels[1][1].set_title("Throughput (query mix at the most clients; publishing)")
+    sizes = sorted(set(loads) | set(queries) | set(publishes))
     for axes in panels.flat:
         axes.set_xscale("log")
         axes.set_yscale("log")
+        axes.set_xticks(sizes)
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
+        axes.yaxis.set_minor_formatter(NullFormatter())
         axes.set_xlabel("documents in the registry")
         axes.grid(True, which="both", linewidth=0.3)
         axes.legend(fontsize=7)
