@@ -2,8 +2,8 @@
 
 ``NativeShapes`` compiles a shapes graph once into Python checks. ``validate``
 then runs them on a ``DocumentIndex``: dictionaries of one document's
-pyoxigraph triples by subject and predicate, with the reverse built only when
-a shape asks for it. No rdflib graph of the data is built and pyshacl does not
+triples by subject and predicate, with the reverse built only when a shape
+asks for it. No rdflib graph of the data is built and pyshacl does not
 run, which is what made validation slow (rdflib's stores and pyshacl's
 per-call set-up of every constraint, see docs/benchmarks.md).
 
@@ -21,35 +21,45 @@ class targets and ``sh:target`` with a ``sh:SPARQLTarget``; predicate,
 inverse, sequence, alternative and ``*``/``+``/``?`` paths; the components
 listed in ``_CHECK_BUILDERS``; and the SPARQL-based component
 ``reg:InverseLink`` when its query is the one in ``shapes/generic.ttl``.
-``compile`` raises ``UnsupportedShapes`` for anything else, so a shapes file
-that needs more is never checked with part of its rules missing.
+Every shape whose results are reported needs an ``sh:message``. For
+anything else ``NativeShapes`` raises ``UnsupportedShapes``, so a shapes
+file that needs more is never checked with part of its rules missing.
+``registry.shacl_data`` holds the document side: its terms and indexes.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
 from registry.errors import RegistryError
+from registry.shacl_data import (
+    NO_PROPERTIES,
+    NO_VALUES,
+    RDF_TYPE,
+    RDFS_RESOURCE,
+    SUBCLASS_OF,
+    XSD_STRING,
+    DocumentIndex,
+    Term,
+    is_blank,
+    is_iri,
+    is_literal,
+    literal_parts,
+    rdflib_term,
+    term_key,
+)
 
 REG_INVERSE_LINK = URIRef("urn:ctdl-registry:shapes#InverseLink")
 REG_INVERSE = URIRef("urn:ctdl-registry:shapes#inverse")
-
-OX_RDF_TYPE = ox.NamedNode(str(RDF.type))
-OX_SUBCLASS_OF = ox.NamedNode(str(RDFS.subClassOf))
-OX_RDFS_RESOURCE = ox.NamedNode(str(RDFS.Resource))
-
-_NONE: dict = {}  # an empty mapping for lookups, never changed
-_NO_VALUES: frozenset = frozenset()
 
 # How many document signatures (the classes and predicates a document uses)
 # keep their list of shapes to run. Documents of one kind share a few.
@@ -107,135 +117,12 @@ GENERATED_SPARQL_TARGET = re.compile(
     r"\?this a \?class \. FILTER (?P<test>isIRI|isBlank)\(\?this\) \}"
 )
 
-Term = Any  # a pyoxigraph NamedNode, BlankNode or Literal
-
 
 class UnsupportedShapes(RegistryError):
     """The shapes use a SHACL feature that ``NativeShapes`` does not evaluate."""
 
     slug = "unsupported-shapes"
     title = "Unsupported SHACL shapes"
-
-
-# --- The document -----------------------------------------------------------------
-
-
-class DocumentIndex:
-    """One document's triples, indexed for the shapes: subject -> predicate -> objects.
-
-    The reverse index (object -> predicate -> subjects) and the index by
-    predicate are built on first use, because most documents need neither
-    for most shapes.
-    """
-
-    def __init__(self, triples: Iterable[ox.Triple] = ()) -> None:
-        self.out: dict[Term, dict[Term, set[Term]]] = {}
-        self._incoming: dict[Term, dict[Term, set[Term]]] | None = None
-        self._by_predicate: dict[Term, dict[Term, set[Term]]] | None = None
-        self._typed: dict[Term, set[Term]] | None = None
-        self.extend(triples)
-
-    def extend(self, triples: Iterable[ox.Triple]) -> None:
-        out = self.out
-        for subject, predicate, value in triples:
-            properties = out.get(subject)
-            if properties is None:
-                properties = out[subject] = {}
-            values = properties.get(predicate)
-            if values is None:
-                properties[predicate] = {value}
-            else:
-                values.add(value)
-        self._incoming = None
-        self._by_predicate = None
-        self._typed = None
-
-    def add(self, subject: Term, predicate: Term, value: Term) -> None:
-        self.extend(((subject, predicate, value),))
-
-    def __len__(self) -> int:
-        return sum(len(values) for props in self.out.values() for values in props.values())
-
-    def __iter__(self) -> Iterator[tuple[Term, Term, Term]]:
-        for subject, properties in self.out.items():
-            for predicate, values in properties.items():
-                for value in values:
-                    yield subject, predicate, value
-
-    def objects(self, subject: Term, predicate: Term) -> set[Term]:
-        return self.out.get(subject, _NONE).get(predicate, _NO_VALUES)
-
-    def subjects(self, predicate: Term, value: Term) -> set[Term]:
-        return self.incoming.get(value, _NONE).get(predicate, _NO_VALUES)
-
-    def contains(self, subject: Term, predicate: Term, value: Term) -> bool:
-        return value in self.objects(subject, predicate)
-
-    def pairs(self, predicate: Term) -> dict[Term, set[Term]]:
-        """Return subject -> objects for the statements with ``predicate``."""
-        return self.by_predicate.get(predicate, _NONE)
-
-    @property
-    def predicates(self) -> set[Term]:
-        return set(self.by_predicate)
-
-    @property
-    def incoming(self) -> dict[Term, dict[Term, set[Term]]]:
-        if self._incoming is None:
-            incoming: dict[Term, dict[Term, set[Term]]] = {}
-            for subject, predicate, value in self:
-                incoming.setdefault(value, {}).setdefault(predicate, set()).add(subject)
-            self._incoming = incoming
-        return self._incoming
-
-    @property
-    def by_predicate(self) -> dict[Term, dict[Term, set[Term]]]:
-        if self._by_predicate is None:
-            found: dict[Term, dict[Term, set[Term]]] = {}
-            for subject, properties in self.out.items():
-                for predicate, values in properties.items():
-                    found.setdefault(predicate, {})[subject] = values
-            self._by_predicate = found
-        return self._by_predicate
-
-    def instances(self, cls: Term) -> set[Term]:
-        """Return the subjects typed ``cls`` or, through ``rdfs:subClassOf``
-        statements in the document, one of its subclasses (as pyshacl's sh:targetClass)."""
-        typed = self.subjects_typed(cls)
-        if OX_SUBCLASS_OF not in self.by_predicate:
-            return typed
-        found = set(typed)
-        for subclass in self._subclasses(cls):
-            found |= self.subjects_typed(subclass)
-        return found
-
-    def subjects_typed(self, cls: Term) -> set[Term]:
-        return self.typed.get(cls, _NO_VALUES)
-
-    def classes(self) -> set[Term]:
-        """Return the objects of ``rdf:type`` statements."""
-        return set(self.typed)
-
-    @property
-    def typed(self) -> dict[Term, set[Term]]:
-        """Map each class to the subjects typed with it, without the whole reverse index."""
-        if self._typed is None:
-            typed: dict[Term, set[Term]] = {}
-            for subject, classes in self.pairs(OX_RDF_TYPE).items():
-                for cls in classes:
-                    typed.setdefault(cls, set()).add(subject)
-            self._typed = typed
-        return self._typed
-
-    def _subclasses(self, cls: Term) -> set[Term]:
-        found: set[Term] = set()
-        pending = [cls]
-        while pending:
-            for subclass in self.subjects(OX_SUBCLASS_OF, pending.pop()):
-                if subclass not in found and subclass != cls:
-                    found.add(subclass)
-                    pending.append(subclass)
-        return found
 
 
 # --- Results ------------------------------------------------------------------------
@@ -253,7 +140,7 @@ class ShapeInfo:
 
 @dataclass(frozen=True, eq=False)
 class RawResult:
-    """One SHACL validation result, with pyoxigraph terms for the data nodes."""
+    """One SHACL validation result, with N-Triples terms for the data nodes."""
 
     shape: ShapeInfo
     component: URIRef
@@ -364,7 +251,7 @@ class CompiledShape:
         Conformance follows pyshacl with allow_warnings: a result of a core
         component counts only if it and the shape are Violations (or another
         severity that is not Warning or Info), and any result of a SPARQL-based
-        component counts. It decides sh:or, sh:node and sh:qualifiedValueShape,
+        component counts. It decides sh:or and sh:qualifiedValueShape,
         and the report's sh:conforms.
         """
         if self.deactivated:
@@ -393,7 +280,8 @@ class CompiledShape:
             out = index.out
             predicate = path.predicate
             return [
-                (focus, out.get(focus, _NONE).get(predicate, _NO_VALUES)) for focus in focus_nodes
+                (focus, out.get(focus, NO_PROPERTIES).get(predicate, NO_VALUES))
+                for focus in focus_nodes
             ]
         return [(focus, path.values(index, focus)) for focus in focus_nodes]
 
@@ -428,13 +316,14 @@ def _max_count(limit: int) -> Check:
     return check
 
 
+# The first character of the terms of each node kind, in N-Triples syntax.
 _NODE_KINDS = {
-    SH.IRI: (ox.NamedNode,),
-    SH.BlankNode: (ox.BlankNode,),
-    SH.Literal: (ox.Literal,),
-    SH.BlankNodeOrIRI: (ox.BlankNode, ox.NamedNode),
-    SH.BlankNodeOrLiteral: (ox.BlankNode, ox.Literal),
-    SH.IRIOrLiteral: (ox.NamedNode, ox.Literal),
+    SH.IRI: "<",
+    SH.BlankNode: "_",
+    SH.Literal: '"',
+    SH.BlankNodeOrIRI: "_<",
+    SH.BlankNodeOrLiteral: '_"',
+    SH.IRIOrLiteral: '<"',
 }
 
 
@@ -446,7 +335,7 @@ def _node_kind(kind: Node) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             for value in values:
-                if not isinstance(value, allowed):
+                if value[0] not in allowed:
                     results.append(shape.result(SH.NodeKindConstraintComponent, focus, value))
 
     return check
@@ -455,18 +344,14 @@ def _node_kind(kind: Node) -> Check:
 def _datatype(datatype: Node) -> Check:
     """``sh:datatype``: only rdf:langString and xsd:string, the ones that need no
     value parsing, are supported."""
-    if datatype == RDF.langString:
-        accepts: Callable[[Term], bool] = lambda value: bool(value.language)  # noqa: E731
-    elif datatype == XSD.string:
-        xsd_string = ox.NamedNode(str(XSD.string))
-        accepts = lambda value: not value.language and value.datatype == xsd_string  # noqa: E731
-    else:
+    if datatype not in (RDF.langString, XSD.string):
         raise UnsupportedShapes(f"sh:datatype {datatype} is not supported by the native engine")
+    expected = str(datatype)
 
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             for value in values:
-                if not (isinstance(value, ox.Literal) and accepts(value)):
+                if not (is_literal(value) and literal_parts(value)[2] == expected):
                     results.append(shape.result(SH.DatatypeConstraintComponent, focus, value))
 
     return check
@@ -482,7 +367,7 @@ def _pattern(pattern: str, flags: str) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             for value in values:
-                if isinstance(value, ox.BlankNode) or not regex.search(_lexical(value)):
+                if is_blank(value) or not regex.search(_lexical(value)):
                     results.append(shape.result(SH.PatternConstraintComponent, focus, value))
 
     return check
@@ -528,22 +413,13 @@ def _or(members: list[CompiledShape]) -> Check:
     return check
 
 
-def _node(member: CompiledShape) -> Check:
-    def check(index, shape, pairs, results):
-        for focus, values in pairs:
-            for value in values:
-                if not member.conforms(index, value):
-                    results.append(shape.result(SH.NodeConstraintComponent, focus, value))
-
-    return check
-
-
 def _property(member: CompiledShape) -> Check:
     """``sh:property``: the property shape's own results, for each value node as focus."""
 
     def check(index, shape, pairs, results):
         member.evaluate(index, [value for _, values in pairs for value in values], results)
 
+    check.property_shape = member  # type: ignore[attr-defined]
     return check
 
 
@@ -569,7 +445,7 @@ def _closed(allowed: frozenset) -> Check:
         out = index.out
         for focus, values in pairs:
             for node in values:
-                for predicate, objects in out.get(node, _NONE).items():
+                for predicate, objects in out.get(node, NO_PROPERTIES).items():
                     if predicate not in allowed:
                         _report_closed(shape, focus, predicate, objects, results)
 
@@ -579,9 +455,9 @@ def _closed(allowed: frozenset) -> Check:
 def _report_closed(
     shape: CompiledShape, focus: Term, predicate: Term, objects: set[Term], results: list
 ) -> None:
-    path = URIRef(predicate.value)
+    path = rdflib_term(predicate)
     for value in objects:
-        if predicate == OX_RDF_TYPE and value == OX_RDFS_RESOURCE:
+        if predicate == RDF_TYPE and value == RDFS_RESOURCE:
             continue
         results.append(shape.result(SH.ClosedConstraintComponent, focus, value, path))
 
@@ -606,9 +482,9 @@ def _inverse_link(inverse: Term) -> Check:
                 properties = out.get(value)
                 if (
                     properties
-                    and focus not in properties.get(inverse, _NONE)
-                    and isinstance(value, ox.NamedNode)
-                    and any(p != OX_RDF_TYPE for p in properties)
+                    and focus not in properties.get(inverse, NO_VALUES)
+                    and is_iri(value)
+                    and any(p != RDF_TYPE for p in properties)
                 ):
                     results.append(shape.result(REG_INVERSE_LINK, focus, value))
 
@@ -618,10 +494,11 @@ def _inverse_link(inverse: Term) -> Check:
 def _lexical(value: Term) -> str:
     """Return the string pyshacl matches sh:pattern against: an IRI, or a literal's
     lexical form as rdflib writes it (numbers and dates in canonical form)."""
-    if isinstance(value, ox.NamedNode):
-        return value.value
-    if value.language or value.datatype.value == str(XSD.string):
-        return value.value
+    if is_iri(value):
+        return value[1:-1]
+    lexical, language, datatype = literal_parts(value)
+    if language or datatype == XSD_STRING:
+        return lexical
     return str(rdflib_term(value))
 
 
@@ -657,7 +534,7 @@ class NativeShapes:
         results: list[RawResult] = []
         conforms = True
         predicates = frozenset(index.by_predicate)
-        if OX_SUBCLASS_OF in predicates:
+        if SUBCLASS_OF in predicates:
             chosen = range(len(self._targeted))  # the document declares subclasses: try all
         else:
             chosen = self._select(frozenset(index.typed), predicates)
@@ -693,7 +570,9 @@ class NativeShapes:
     def _add_targeted(self, node: Node) -> None:
         targets = _Targets.read(self.graph, node)
         position = len(self._targeted)
-        self._targeted.append((self.shape(node), targets))
+        shape = self.shape(node)
+        _require_messages(shape, set())
+        self._targeted.append((shape, targets))
         if targets.runs_always:
             self._always.append(position)
             return
@@ -771,7 +650,7 @@ class NativeShapes:
                 f"the SPARQL-based constraint component {component} used by {node} has no "
                 "native version; write one in registry/shacl_engine.py or use the pyshacl engine"
             )
-        return _inverse_link(ox_term(graph.value(node, REG_INVERSE)))
+        return _inverse_link(term_key(graph.value(node, REG_INVERSE)))
 
     def list_items(self, head: Node) -> list[Node]:
         """Return the members of the RDF list that starts at ``head``."""
@@ -782,6 +661,26 @@ class NativeShapes:
             items.append(self._first[head])
             head = self._rest.get(head, RDF.nil)
         return items
+
+
+def _require_messages(shape: CompiledShape, seen: set[int]) -> None:
+    """Raise if a shape whose results are reported has no sh:message.
+
+    pyshacl writes a message of its own for such a result, which the native
+    engine does not imitate. Shapes reached through sh:property report too.
+    """
+    if id(shape) in seen:
+        return
+    seen.add(id(shape))
+    own_checks = [c for c in shape.checks if not hasattr(c, "property_shape")]
+    if (own_checks or shape.custom_checks) and not shape.info.messages:
+        raise UnsupportedShapes(
+            f"the shape {shape.info.node} has no sh:message; add one, or use the pyshacl engine"
+        )
+    for check in shape.checks:
+        member = getattr(check, "property_shape", None)
+        if member is not None:
+            _require_messages(member, seen)
 
 
 def _custom_components(graph: Graph) -> list[tuple[Node, list[Node]]]:
@@ -823,18 +722,18 @@ def _build_pattern(engine: NativeShapes, node: Node, shape: CompiledShape) -> li
 
 
 def _build_has_value(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
-    return [_has_value(ox_term(v)) for v in engine.graph.objects(node, SH.hasValue)]
+    return [_has_value(term_key(v)) for v in engine.graph.objects(node, SH.hasValue)]
 
 
 def _build_in(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
     return [
-        _in(frozenset(ox_term(item) for item in engine.list_items(head)))
+        _in(frozenset(term_key(item) for item in engine.list_items(head)))
         for head in engine.graph.objects(node, SH["in"])
     ]
 
 
 def _build_class(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
-    return [_class(ox_term(v)) for v in engine.graph.objects(node, SH["class"])]
+    return [_class(term_key(v)) for v in engine.graph.objects(node, SH["class"])]
 
 
 def _build_or(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
@@ -842,10 +741,6 @@ def _build_or(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Ch
         _or([engine.shape(member) for member in engine.list_items(head)])
         for head in engine.graph.objects(node, SH["or"])
     ]
-
-
-def _build_node(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
-    return [_node(engine.shape(member)) for member in engine.graph.objects(node, SH.node)]
 
 
 def _build_property(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
@@ -882,12 +777,12 @@ def _build_closed(engine: NativeShapes, node: Node, shape: CompiledShape) -> lis
         for item in engine.list_items(head)
     ]
     paths = [graph.value(member, SH.path) for member in graph.objects(node, SH.property)]
-    allowed = {ox_term(p) for p in (*ignored, *paths) if isinstance(p, URIRef)}
+    allowed = {term_key(p) for p in (*ignored, *paths) if isinstance(p, URIRef)}
     return [_closed(frozenset(allowed))]
 
 
 def _build_equals(engine: NativeShapes, node: Node, shape: CompiledShape) -> list[Check]:
-    return [_equals(ox_term(v)) for v in engine.graph.objects(node, SH.equals)]
+    return [_equals(term_key(v)) for v in engine.graph.objects(node, SH.equals)]
 
 
 _CHECK_BUILDERS: dict[Node, Callable[[NativeShapes, Node, CompiledShape], list[Check]]] = {
@@ -900,7 +795,6 @@ _CHECK_BUILDERS: dict[Node, Callable[[NativeShapes, Node, CompiledShape], list[C
     SH["in"]: _build_in,
     SH["class"]: _build_class,
     SH["or"]: _build_or,
-    SH.node: _build_node,
     SH.property: _build_property,
     SH.qualifiedValueShape: _build_qualified,
     SH.closed: _build_closed,
@@ -911,7 +805,7 @@ _CHECK_BUILDERS: dict[Node, Callable[[NativeShapes, Node, CompiledShape], list[C
 def _compile_path(graph: Graph, node: Node) -> _Path:
     """Compile a SHACL property path (SHACL section 2.3.1)."""
     if isinstance(node, URIRef):
-        return _PredicatePath(ox_term(node))
+        return _PredicatePath(term_key(node))
     inverse = graph.value(node, SH.inversePath)
     if inverse is not None:
         return _InversePath(_compile_path(graph, inverse))
@@ -943,7 +837,9 @@ class _Targets:
     classes: list[Term] = field(default_factory=list)
     subjects_of: frozenset[Term] = frozenset()
     objects_of: frozenset[Term] = frozenset()
-    generated: list[tuple[frozenset[Term], type]] = field(default_factory=list)
+    # The classes of each generated SPARQL target, and the first character of
+    # the focus nodes it selects: "<" for IRIs, "_" for blank nodes.
+    generated: list[tuple[frozenset[Term], str]] = field(default_factory=list)
     sparql: list[str] = field(default_factory=list)
 
     @property
@@ -953,13 +849,13 @@ class _Targets:
     @classmethod
     def read(cls, graph: Graph, node: Node) -> _Targets:
         targets = cls(
-            nodes=[ox_term(v) for v in graph.objects(node, SH.targetNode)],
-            classes=[ox_term(v) for v in graph.objects(node, SH.targetClass)],
-            subjects_of=frozenset(ox_term(v) for v in graph.objects(node, SH.targetSubjectsOf)),
-            objects_of=frozenset(ox_term(v) for v in graph.objects(node, SH.targetObjectsOf)),
+            nodes=[term_key(v) for v in graph.objects(node, SH.targetNode)],
+            classes=[term_key(v) for v in graph.objects(node, SH.targetClass)],
+            subjects_of=frozenset(term_key(v) for v in graph.objects(node, SH.targetSubjectsOf)),
+            objects_of=frozenset(term_key(v) for v in graph.objects(node, SH.targetObjectsOf)),
         )
         if _is_class(graph, node):
-            targets.classes.append(ox_term(node))
+            targets.classes.append(term_key(node))
         for target in graph.objects(node, SH.target):
             targets._add_advanced(graph, node, target)
         return targets
@@ -972,9 +868,9 @@ class _Targets:
         if match is None:
             self.sparql.append(_with_prefixes(graph, target, select))
             return
-        classes = frozenset(ox.NamedNode(iri.strip("<>")) for iri in match["classes"].split())
-        node_type = ox.NamedNode if match["test"] == "isIRI" else ox.BlankNode
-        self.generated.append((classes, node_type))
+        classes = frozenset(match["classes"].split())
+        first_character = "<" if match["test"] == "isIRI" else "_"
+        self.generated.append((classes, first_character))
 
     @property
     def trigger_classes(self) -> list[Term]:
@@ -991,10 +887,10 @@ class _Targets:
         for predicate in _present(self.objects_of, by_predicate):
             for values in by_predicate[predicate].values():
                 found |= values
-        for classes, node_type in self.generated:
+        for classes, first_character in self.generated:
             for cls, subjects in index.typed.items():
                 if cls in classes:
-                    found.update(n for n in subjects if isinstance(n, node_type))
+                    found.update(n for n in subjects if n[0] == first_character)
         for select in self.sparql:
             found |= _sparql_focus_nodes(index, select)
         return found
@@ -1020,37 +916,8 @@ def _with_prefixes(graph: Graph, target: Node, select: str) -> str:
 
 def _sparql_focus_nodes(index: DocumentIndex, select: str) -> set[Term]:
     """Run a SPARQL target on an in-memory Oxigraph store holding the document."""
-    store = ox.Store()
-    store.extend(ox.Quad(s, p, o) for s, p, o in index)
-    return {solution["this"] for solution in store.query(select) if solution["this"] is not None}
-
-
-# --- Terms -----------------------------------------------------------------------------------
-
-
-def ox_term(node: Node) -> Term:
-    """Convert an rdflib term to the pyoxigraph term it stands for."""
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
-    if isinstance(node, Literal):
-        if node.language:
-            return ox.Literal(str(node), language=node.language)
-        datatype = node.datatype or XSD.string
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(datatype)))
-    raise UnsupportedShapes(f"{node!r} is not an RDF term")
-
-
-def rdflib_term(term: Term) -> Node:
-    """Convert a pyoxigraph term to rdflib, as the pyshacl data graph holds it."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    solutions = index.to_store().query(select)
+    return {str(solution["this"]) for solution in solutions if solution["this"] is not None}
 
 
 # --- The report graph ------------------------------------------------------------------------
@@ -1105,8 +972,8 @@ def _copy_shape_node(source: Graph, node: Node, target: Graph, depth: int = 0) -
 
 def _copy_data_node(index: DocumentIndex, term: Term, target: Graph, depth: int = 0) -> Node:
     node = rdflib_term(term)
-    if isinstance(term, ox.BlankNode) and depth < 10:
-        for predicate, values in index.out.get(term, {}).items():
+    if is_blank(term) and depth < 10:
+        for predicate, values in index.out.get(term, NO_PROPERTIES).items():
             for value in values:
                 copied = _copy_data_node(index, value, target, depth + 1)
                 target.add((node, rdflib_term(predicate), copied))

@@ -52,15 +52,8 @@ from rdflib.term import Node
 from registry.errors import RegistryError, VocabularyError
 from registry.ingest import Document
 from registry.jsonld import TermTable
-from registry.shacl_engine import (
-    DocumentIndex,
-    NativeShapes,
-    RawResult,
-    UnsupportedShapes,
-    ox_term,
-    rdflib_term,
-    report_graph,
-)
+from registry.shacl_data import DocumentIndex, is_iri, rdflib_term, term_key
+from registry.shacl_engine import NativeShapes, RawResult, UnsupportedShapes, report_graph
 from registry.vocab import CTDL_CONTEXT_URL, CTDLASN_CONTEXT_URL, VocabCache
 
 log = logging.getLogger(__name__)
@@ -270,12 +263,13 @@ class Validator:
         self.vocabulary = load_vocabulary(cache)
         self.shapes_graph = expand_shapes(read_shapes(shapes_dir), self.vocabulary)
         self.link_predicates = _link_predicates(self.shapes_graph)
-        self._ox_link_predicates = {ox_term(p) for p in self.link_predicates}
-        self._ox_concepts = {
-            ox_term(concept): [ox_term(scheme) for scheme in sorted(schemes)]
+        # The link predicates and concept schemes again, as the native engine's terms.
+        self._link_terms = {term_key(p) for p in self.link_predicates}
+        self._concept_terms = {
+            term_key(concept): [term_key(scheme) for scheme in sorted(schemes)]
             for concept, schemes in self.vocabulary.concept_schemes.items()
         }
-        self._ox_concept_set = frozenset(self._ox_concepts)
+        self._concept_term_set = frozenset(self._concept_terms)
         self.engine = self._choose_engine(engine)
         log.info(
             "loaded %d SHACL shapes from %s in %.1f s, run by the %s engine",
@@ -374,36 +368,37 @@ class Validator:
         self, document: Document, referenced: Iterable[ox.Triple] | None = None
     ) -> DocumentIndex:
         """Index the statements the native engine checks: the same ones ``data_graph`` holds."""
-        index = DocumentIndex(document.triples)
+        index = DocumentIndex.from_triples(document.triples)
         described = set(index.out)
-        terms: set[Any] = set()
-        for subject, predicate, value in referenced or ():
+        terms: set[str] = set()
+        for triple in referenced or ():
+            subject, predicate, value = (str(term) for term in triple)
             terms.update((subject, predicate, value))
             if (
-                predicate in self._ox_link_predicates
+                predicate in self._link_terms
                 and subject not in described
-                and isinstance(subject, ox.NamedNode)
-                and isinstance(value, ox.NamedNode)
+                and is_iri(subject)
+                and is_iri(value)
             ):
                 index.add(subject, predicate, value)
         self._add_concept_schemes_to_index(index, terms)
         return index
 
-    def _add_concept_schemes_to_index(self, index: DocumentIndex, terms: set[Any]) -> None:
+    def _add_concept_schemes_to_index(self, index: DocumentIndex, terms: set[str]) -> None:
         """Add the skos:inScheme statements of the concepts among the document's terms
         and ``terms``, as ``_add_concept_schemes`` does for the rdflib data graph."""
-        concepts = self._ox_concept_set
+        concepts = self._concept_term_set
         used = set(concepts.intersection(terms))
         used.update(concepts.intersection(index.out))
         for properties in index.out.values():
             used.update(concepts.intersection(properties))
             for values in properties.values():
                 used.update(concepts.intersection(values))
-        in_scheme = ox_term(SKOS.inScheme)
+        in_scheme = term_key(SKOS.inScheme)
         index.extend(
             (concept, in_scheme, scheme)
             for concept in used
-            for scheme in self._ox_concepts[concept]
+            for scheme in self._concept_terms[concept]
         )
 
     def data_graph(
@@ -905,12 +900,22 @@ class _TermConverter:
     def term(self, term: Any) -> Node:
         converted = self._terms.get(term)
         if converted is None:
-            converted = self._terms[term] = rdflib_term(term)
+            converted = self._terms[term] = _rdflib_term(term)
         return converted
 
     def iris(self) -> Iterator[Node]:
         """Return every IRI converted so far."""
         return (term for term in self._terms.values() if isinstance(term, URIRef))
+
+
+def _rdflib_term(term: Any) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 class DataGraph(Graph):
@@ -1072,10 +1077,10 @@ class _IndexData(_GraphData):
     def objects(self, node: Node, predicate: Node) -> list[Node]:
         if isinstance(node, Literal):
             return []
-        return [rdflib_term(v) for v in self.index.objects(ox_term(node), ox_term(predicate))]
+        return [rdflib_term(v) for v in self.index.objects(term_key(node), term_key(predicate))]
 
     def subjects(self, predicate: Node, node: Node) -> list[Node]:
-        return [rdflib_term(s) for s in self.index.subjects(ox_term(predicate), ox_term(node))]
+        return [rdflib_term(s) for s in self.index.subjects(term_key(predicate), term_key(node))]
 
     def contains(self, subject: Node, predicate: Node, value: Node) -> bool:
         return value in self.objects(subject, predicate)
@@ -1083,7 +1088,7 @@ class _IndexData(_GraphData):
     def referrer(self, node: Node) -> tuple[Node, Node] | None:
         pairs = [
             (rdflib_term(subject), rdflib_term(predicate))
-            for predicate, subjects in self.index.incoming.get(ox_term(node), {}).items()
+            for predicate, subjects in self.index.incoming.get(term_key(node), {}).items()
             for subject in subjects
         ]
         return min(pairs, key=lambda pair: (str(pair[0]), str(pair[1])), default=None)
