@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -130,42 +131,79 @@ def read_manifest(data: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-# Runs the command given after the report file and writes the peak resident set
-# size of the command's processes (ru_maxrss of the waited-for children, in KiB
-# on Linux) to the report file: what GNU time -v reports, without needing it.
+# Runs the command given after the report file. It writes the command's pid to
+# the report file first and, when the command exits, replaces it with the peak
+# resident set size of the command's processes (ru_maxrss of the waited-for
+# children, in KiB on Linux): what GNU time -v reports, without needing it.
 _PEAK_MEMORY_WRAPPER = """
 import resource, subprocess, sys
-code = subprocess.call(sys.argv[2:])
+child = subprocess.Popen(sys.argv[2:])
+open(sys.argv[1], "w").write(f"pid {child.pid}")
+code = child.wait()
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 open(sys.argv[1], "w").write(str(peak))
 sys.exit(code)
 """
 
 
-def measured_run(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def measured_run(
+    command: list[str], env: dict[str, str] | None = None, time_limit: float | None = None
+) -> dict[str, Any]:
     """Run a command; return its wall time in seconds, peak memory and output.
 
     A small wrapper process runs the command, so the peak is the command's
-    own maximum resident set size (the largest of its processes).
+    own maximum resident set size (the largest of its processes). After
+    ``time_limit`` seconds the command is stopped, its peak so far is read
+    from ``/proc``, and the result says ``"stopped": True``.
     """
     with tempfile.NamedTemporaryFile(mode="r", suffix=".peak") as report:
         full = [sys.executable, "-c", _PEAK_MEMORY_WRAPPER, report.name, *command]
         started = time.perf_counter()
-        completed = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
+        process = subprocess.Popen(
+            full, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=time_limit)
+            stopped = False
+            peak_kib = int(Path(report.name).read_text() or 0)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            peak_kib = _stop_wrapped(process, Path(report.name).read_text())
+            stdout, stderr = process.communicate()
         elapsed = time.perf_counter() - started
-        peak_kib = int(Path(report.name).read_text() or 0)
-    if completed.returncode not in (0, 1):  # `registry load` exits 1 when a file failed
+    if not stopped and process.returncode not in (0, 1):  # `registry load` exits 1 on a failed file
         raise SystemExit(
-            f"{' '.join(command)} failed with exit code {completed.returncode}:\n"
-            f"{completed.stderr[-3000:]}"
+            f"{' '.join(command)} failed with exit code {process.returncode}:\n{stderr[-3000:]}"
         )
     return {
         "seconds": round(elapsed, 2),
         "peak_memory_mb": round(peak_kib / 1024, 1),
-        "returncode": completed.returncode,
-        "stdout": completed.stdout,
-        "stderr": completed.stderr,
+        "returncode": process.returncode,
+        "stopped": stopped,
+        "stdout": stdout,
+        "stderr": stderr,
     }
+
+
+def _stop_wrapped(wrapper: Any, report: str) -> int:
+    """Stop the command the wrapper runs, then the wrapper; return the command's peak in KiB.
+
+    The peak is ``VmHWM`` from ``/proc/{pid}/status``, read before the stop.
+    """
+    peak_kib = 0
+    if report.startswith("pid "):
+        pid = int(report.split()[1])
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib = int(line.split()[1])
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    wrapper.wait(timeout=120)
+    return peak_kib
 
 
 def folder_size_mb(path: Path) -> float:

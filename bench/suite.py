@@ -49,7 +49,9 @@ def run_size(size: int, args: argparse.Namespace) -> None:
         step("generate.py", "--documents", str(size), "--output", str(data), "--seed", "1")
     results = args.results
     load = ["--data", str(data), "--output", str(results / f"load-{size}.json")]
-    step("load.py", *load, *(["--unvalidated"] if args.unvalidated else []))
+    load += ["--unvalidated"] if args.unvalidated else []
+    load += ["--time-limit", str(args.load_time_limit)] if args.load_time_limit else []
+    step("load.py", *load)
     queries = ["--data", str(data), "--output", str(results / f"queries-{size}.json")]
     queries += ["--budget", str(args.query_budget), "--values", str(args.query_values)]
     queries += ["--passes", str(args.query_passes), "--clients", *map(str, args.query_clients)]
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for result JSON")
     parser.add_argument(
         "--unvalidated", action="store_true", help="also time registry load --no-validate"
+    )
+    parser.add_argument(
+        "--load-time-limit", type=float, help="stop registry load after this many seconds"
     )
     parser.add_argument(
         "--query-budget", type=float, default=120, help="seconds per query target and client count"
