@@ -52,6 +52,13 @@ def run_size(size: int, args: argparse.Namespace) -> None:
     load += ["--unvalidated"] if args.unvalidated else []
     load += ["--time-limit", str(args.load_time_limit)] if args.load_time_limit else []
     step("load.py", *load)
+    loaded = json.loads((results / f"load-{size}.json").read_text())["registry_load"]
+    if loaded.get("stopped_at_time_limit"):
+        print(
+            f"registry load was stopped with {loaded['loaded']:,} of {size:,} documents, so "
+            "the query and publish benchmarks are not run on this partial store"
+        )
+        return
     queries = ["--data", str(data), "--output", str(results / f"queries-{size}.json")]
     queries += ["--budget", str(args.query_budget), "--values", str(args.query_values)]
     queries += ["--passes", str(args.query_passes), "--clients", *map(str, args.query_clients)]
