@@ -59,6 +59,21 @@ from registry.shacl_data import (
 )
 
 REG_INVERSE_LINK = URIRef("urn:ctdl-registry:shapes#InverseLink")
+
+# The constraint components results name, read from the namespace once.
+CLASS = SH.ClassConstraintComponent
+CLOSED = SH.ClosedConstraintComponent
+DATATYPE = SH.DatatypeConstraintComponent
+EQUALS = SH.EqualsConstraintComponent
+HAS_VALUE = SH.HasValueConstraintComponent
+IN = SH.InConstraintComponent
+MAX_COUNT = SH.MaxCountConstraintComponent
+MIN_COUNT = SH.MinCountConstraintComponent
+NODE_KIND = SH.NodeKindConstraintComponent
+OR = SH.OrConstraintComponent
+PATTERN = SH.PatternConstraintComponent
+QUALIFIED_MAX_COUNT = SH.QualifiedMaxCountConstraintComponent
+QUALIFIED_MIN_COUNT = SH.QualifiedMinCountConstraintComponent
 REG_INVERSE = URIRef("urn:ctdl-registry:shapes#inverse")
 
 # How many document signatures (the classes and predicates a document uses)
@@ -302,7 +317,7 @@ def _min_count(limit: int) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             if len(values) < limit:
-                results.append(shape.result(SH.MinCountConstraintComponent, focus))
+                results.append(shape.result(MIN_COUNT, focus))
 
     return check
 
@@ -311,7 +326,7 @@ def _max_count(limit: int) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             if len(values) > limit:
-                results.append(shape.result(SH.MaxCountConstraintComponent, focus))
+                results.append(shape.result(MAX_COUNT, focus))
 
     return check
 
@@ -336,7 +351,7 @@ def _node_kind(kind: Node) -> Check:
         for focus, values in pairs:
             for value in values:
                 if value[0] not in allowed:
-                    results.append(shape.result(SH.NodeKindConstraintComponent, focus, value))
+                    results.append(shape.result(NODE_KIND, focus, value))
 
     return check
 
@@ -344,15 +359,19 @@ def _node_kind(kind: Node) -> Check:
 def _datatype(datatype: Node) -> Check:
     """``sh:datatype``: only rdf:langString and xsd:string, the ones that need no
     value parsing, are supported."""
-    if datatype not in (RDF.langString, XSD.string):
+    if datatype == RDF.langString:
+        accepts: Callable[[str], bool] = lambda suffix: suffix.startswith("@")  # noqa: E731
+    elif datatype == XSD.string:
+        accepts = lambda suffix: suffix in ("", f"^^<{XSD_STRING}>")  # noqa: E731
+    else:
         raise UnsupportedShapes(f"sh:datatype {datatype} is not supported by the native engine")
-    expected = str(datatype)
 
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             for value in values:
-                if not (is_literal(value) and literal_parts(value)[2] == expected):
-                    results.append(shape.result(SH.DatatypeConstraintComponent, focus, value))
+                # A literal's language tag or datatype follows its closing quote.
+                if not (is_literal(value) and accepts(value[value.rindex('"') + 1 :])):
+                    results.append(shape.result(DATATYPE, focus, value))
 
     return check
 
@@ -368,7 +387,7 @@ def _pattern(pattern: str, flags: str) -> Check:
         for focus, values in pairs:
             for value in values:
                 if is_blank(value) or not regex.search(_lexical(value)):
-                    results.append(shape.result(SH.PatternConstraintComponent, focus, value))
+                    results.append(shape.result(PATTERN, focus, value))
 
     return check
 
@@ -377,7 +396,7 @@ def _has_value(expected: Term) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             if expected not in values:
-                results.append(shape.result(SH.HasValueConstraintComponent, focus))
+                results.append(shape.result(HAS_VALUE, focus))
 
     return check
 
@@ -387,7 +406,7 @@ def _in(members: frozenset) -> Check:
         for focus, values in pairs:
             for value in values:
                 if value not in members:
-                    results.append(shape.result(SH.InConstraintComponent, focus, value))
+                    results.append(shape.result(IN, focus, value))
 
     return check
 
@@ -398,7 +417,7 @@ def _class(cls: Term) -> Check:
         for focus, values in pairs:
             for value in values:
                 if value not in instances:
-                    results.append(shape.result(SH.ClassConstraintComponent, focus, value))
+                    results.append(shape.result(CLASS, focus, value))
 
     return check
 
@@ -408,7 +427,7 @@ def _or(members: list[CompiledShape]) -> Check:
         for focus, values in pairs:
             for value in values:
                 if not any(member.conforms(index, value) for member in members):
-                    results.append(shape.result(SH.OrConstraintComponent, focus, value))
+                    results.append(shape.result(OR, focus, value))
 
     return check
 
@@ -428,9 +447,9 @@ def _qualified(member: CompiledShape, minimum: int | None, maximum: int | None) 
         for focus, values in pairs:
             conforming = sum(1 for value in values if member.conforms(index, value))
             if maximum is not None and conforming > maximum:
-                results.append(shape.result(SH.QualifiedMaxCountConstraintComponent, focus))
+                results.append(shape.result(QUALIFIED_MAX_COUNT, focus))
             if minimum is not None and conforming < minimum:
-                results.append(shape.result(SH.QualifiedMinCountConstraintComponent, focus))
+                results.append(shape.result(QUALIFIED_MIN_COUNT, focus))
 
     return check
 
@@ -459,14 +478,14 @@ def _report_closed(
     for value in objects:
         if predicate == RDF_TYPE and value == RDFS_RESOURCE:
             continue
-        results.append(shape.result(SH.ClosedConstraintComponent, focus, value, path))
+        results.append(shape.result(CLOSED, focus, value, path))
 
 
 def _equals(predicate: Term) -> Check:
     def check(index, shape, pairs, results):
         for focus, values in pairs:
             for value in values ^ index.objects(focus, predicate):
-                results.append(shape.result(SH.EqualsConstraintComponent, focus, value))
+                results.append(shape.result(EQUALS, focus, value))
 
     return check
 
