@@ -347,13 +347,20 @@ def ratios(targets: dict[str, Any], clients: list[int]) -> dict[str, Any]:
             found[f"sparql_throughput_vs_oxigraph_serve_{count}_clients"] = round(
                 sparql["queries_per_second"] / oxigraph["queries_per_second"], 2
             )
-        api, local = runs.get("registry API"), runs.get("pyoxigraph in-process")
-        if api and local:
-            found[f"api_p50_over_in_process_{count}_clients"] = {
-                name: round(summary["p50_ms"] / local["per_question"][name]["p50_ms"], 2)
-                for name, summary in api["per_question"].items()
-                if summary.get("count") and local["per_question"].get(name, {}).get("p50_ms")
-            }
+        local = runs.get("pyoxigraph in-process")
+        for name, key in (("registry API", "api"), ("registry /sparql", "sparql")):
+            if runs.get(name) and local:
+                found[f"{key}_p50_over_in_process_{count}_clients"] = p50_ratios(runs[name], local)
+    return found
+
+
+def p50_ratios(measured: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float]:
+    """Return, per question both measured, the p50 of one run over that of the baseline run."""
+    found = {}
+    for name, summary in measured["per_question"].items():
+        base = baseline["per_question"].get(name, {}).get("p50_ms")
+        if summary.get("count") and base:
+            found[name] = round(summary["p50_ms"] / base, 2)
     return found
 
 
