@@ -131,10 +131,10 @@ def read_manifest(data: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-# Runs the command given after the report file. It writes the command's pid to
-# the report file first and, when the command exits, replaces it with the peak
-# resident set size of the command's processes (ru_maxrss of the waited-for
-# children, in KiB on Linux): what GNU time -v reports, without needing it.
+# Runs the command given after the report file and writes the command's pid to
+# the report file. When the command exits, it replaces the pid with the peak
+# resident set size of the command's processes, as GNU time -v reports it:
+# ru_maxrss of the waited-for children, in KiB on Linux.
 _PEAK_MEMORY_WRAPPER = """
 import resource, subprocess, sys
 child = subprocess.Popen(sys.argv[2:])
@@ -154,7 +154,7 @@ def measured_run(
     A small wrapper process runs the command, so the peak is the command's
     own maximum resident set size (the largest of its processes). After
     ``time_limit`` seconds the command is stopped, its peak so far is read
-    from ``/proc``, and the result says ``"stopped": True``.
+    from ``/proc``, and the result has ``"stopped": True``.
     """
     with tempfile.NamedTemporaryFile(mode="r", suffix=".peak") as report:
         full = [sys.executable, "-c", _PEAK_MEMORY_WRAPPER, report.name, *command]

@@ -72,7 +72,7 @@ def registry_load(
     else:
         counts = load_summary(run["stdout"])
     if counts["loaded"] == 0 and not run["stopped"]:
-        raise SystemExit(f"registry load stored nothing:\n{run['stdout'][-3000:]}")
+        raise SystemExit(f"registry load stored no document; its output:\n{run['stdout'][-3000:]}")
     return {
         "validate": validate,
         "stopped_at_time_limit": run["stopped"],
@@ -125,7 +125,7 @@ def oxigraph_load(data: Path, store: Path) -> dict[str, Any]:
 
 
 def forget_published(data: Path, manifest: dict[str, Any]) -> None:
-    """Record that the new store holds none of the documents a publish benchmark added."""
+    """Record that the new store contains none of the documents a publish benchmark added."""
     manifest["published"] = 0
     (data / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 

@@ -108,6 +108,7 @@ def plot(results: Path, output: Path) -> Path:
     loads = read_results(results, "load")
     queries = read_results(results, "queries")
     publishes = read_results(results, "publish-concurrent")
+
     figure, panels = plt.subplots(2, 2, figsize=(13, 9))
     draw_load(panels[0][0], loads, "seconds", "bulk load time (s)")
     panels[0][0].set_title("Bulk load: time")
@@ -118,6 +119,7 @@ def plot(results: Path, output: Path) -> Path:
     panels[1][0].set_title("Employer queries: p95 latency")
     draw_throughput(panels[1][1], queries, publishes)
     panels[1][1].set_title("Throughput (query mix at the most clients; publishing)")
+
     sizes = sorted(set(loads) | set(queries) | set(publishes))
     for axes in panels.flat:
         axes.set_xscale("log")
@@ -130,6 +132,7 @@ def plot(results: Path, output: Path) -> Path:
         axes.set_xlabel("documents in the registry")
         axes.grid(True, which="both", linewidth=0.3)
         axes.legend(fontsize=7)
+
     figure.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=110)

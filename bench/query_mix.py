@@ -8,7 +8,7 @@ The mix is in ``bench/questions.py``: credentials for an occupation,
 competencies for an occupation, credentials for a competency, transfer values,
 full-text search, a resource by CTID and a reverse lookup (what requires this
 credential). The parameter values come from the data. Four targets
-answer it, one after another so they never compete for the CPUs:
+run it, one after another so that they never compete for the CPUs:
 
 1. the registry's HTTP API (``registry serve`` on ``DATA/registry-store``);
 2. the registry's ``/sparql`` with each question's SPARQL text;
