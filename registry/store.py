@@ -107,15 +107,31 @@ class OxigraphStore:
         graph = self.graph_iri(document.ctid)
         with self._write_lock:
             if not self._store.contains_named_graph(ox.NamedNode(graph)):
-                # A new graph needs no drop, and one extend() is also one transaction.
-                # On disk it took about half the time of the update below (140,000 triples).
-                self._store.extend(_fresh_quads(document.triples, ox.NamedNode(graph)))
+                # A new graph needs no drop, and one extend() or load() is also one
+                # transaction. On disk it took about half the time of the update below
+                # (140,000 triples).
+                self._add_graph(document.triples, ox.NamedNode(graph))
                 return
             body = ox.serialize(document.triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
             update = (
                 f"DROP SILENT GRAPH <{graph}> ;\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
             )
             self._store.update(update)
+
+    def _add_graph(self, triples: list[ox.Triple], graph: ox.NamedNode) -> None:
+        """Add a new graph in one transaction.
+
+        Without blank nodes, ``load`` parses the triples' N-Triples in Rust,
+        which took about 15% less time than ``extend`` from Python quads for a
+        framework of 20,000 competencies on disk. Blank nodes go through
+        ``_fresh_quads``, because the documentation of ``load`` does not say
+        that it gives them new identities.
+        """
+        serialized = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        if b"_:" in serialized:  # a blank node, or text that looks like one
+            self._store.extend(_fresh_quads(triples, graph))
+        else:
+            self._store.load(serialized, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
     def add_documents(self, documents: list[Document]) -> list[Document]:
         """Store many documents in one transaction; return those that already had a graph,

@@ -53,3 +53,30 @@ def test_literal_with_blank_node_text_hashed_canonically():
     subject = ox.NamedNode("https://example.org/a")
     triples = [ox.Triple(subject, ox.NamedNode("https://example.org/p"), ox.Literal("see _:b0"))]
     assert content_hash(triples) == _canonical_hash(triples)
+
+
+# --- Store writes ----------------------------------------------------------------------------
+
+
+def _stored(registry, document) -> set[str]:
+    registry.store.replace_document(document)
+    return {str(t) for t in registry.store.document_triples(document.ctid)}
+
+
+def test_new_graph_without_blank_nodes_stored(registry):
+    document = registry.parse(_framework(300), "generated framework")
+    document.triples = [t for t in document.triples if not _has_blank_node(t)]
+    assert _stored(registry, document) == {str(t) for t in document.triples}
+
+
+def test_new_graph_with_blank_nodes_stored_fresh(registry):
+    path = CTDL / "graphs" / "credentials" / "ingest-bachelor-degree.graph.json"
+    document = registry.parse(path.read_bytes(), path.name)
+    stored = registry.store
+    stored.replace_document(document)
+    triples = stored.document_triples(document.ctid)
+    assert len(triples) == len(set(map(str, document.triples)))
+    labels = {t.subject.value for t in document.triples if isinstance(t.subject, ox.BlankNode)}
+    stored_labels = {t.subject.value for t in triples if isinstance(t.subject, ox.BlankNode)}
+    assert labels
+    assert not labels & stored_labels
