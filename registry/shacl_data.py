@@ -3,10 +3,9 @@
 Each RDF term is a string in N-Triples syntax (RDF 1.1 N-Triples, section 2):
 ``<http://...>`` for an IRI, ``_:label`` for a blank node, and ``"text"``,
 ``"text"@en`` or ``"text"^^<datatype>`` for a literal, as pyoxigraph writes
-them. Strings, unlike pyoxigraph terms, keep their hash once computed, and
-pyoxigraph serializes a document's triples in Rust far faster than Python can
-read them term by term; both made the dictionaries below several times
-faster to build and to query.
+them. Strings, unlike pyoxigraph terms, keep their hash once computed, so
+dictionary lookups cost less. pyoxigraph also serializes a document's
+triples in Rust faster than Python can read them term by term.
 """
 
 from __future__ import annotations
@@ -84,8 +83,8 @@ def term_key(node: Node) -> Term:
 
 
 def rdflib_term(term: Term) -> Node:
-    """Convert a term to rdflib, as the pyshacl data graph holds it: a literal without
-    a language tag keeps its datatype, xsd:string included."""
+    """Convert a term to rdflib as the pyshacl data graph contains it: a literal
+    without a language tag keeps its datatype, xsd:string included."""
     if is_iri(term):
         return URIRef(term[1:-1])
     if is_blank(term):

@@ -3,7 +3,7 @@
 ``NativeShapes`` compiles a shapes graph once into Python checks. ``validate``
 then runs them on a ``DocumentIndex``: dictionaries of one document's
 triples by subject and predicate, with the reverse built only when a shape
-asks for it. No rdflib graph of the data is built and pyshacl does not
+needs it. No rdflib graph of the data is built and pyshacl does not
 run, which is what made validation slow (rdflib's stores and pyshacl's
 per-call set-up of every constraint, see docs/benchmarks.md).
 
@@ -60,7 +60,7 @@ from registry.shacl_data import (
 
 REG_INVERSE_LINK = URIRef("urn:ctdl-registry:shapes#InverseLink")
 
-# The constraint components results name, read from the namespace once.
+# The IRIs of the constraint components in results, read from rdflib's namespace once.
 CLASS = SH.ClassConstraintComponent
 CLOSED = SH.ClosedConstraintComponent
 DATATYPE = SH.DatatypeConstraintComponent
@@ -111,7 +111,7 @@ NON_PARAMETERS = frozenset(
 )
 
 # The query of reg:InverseLink's property validator, without whitespace. The
-# Python check ``_InverseLinkCheck`` stands for this query and no other.
+# Python check ``_inverse_link`` replaces this query and no other.
 INVERSE_LINK_QUERY = re.sub(
     r"\s+",
     "",
