@@ -123,9 +123,9 @@ class OxigraphStore:
 
         Without blank nodes, ``load`` parses the triples' N-Triples in Rust,
         which took about 10% less time than ``extend`` from Python quads for a
-        framework of 20,000 competencies on disk (2-CPU machine, 3 runs each). Blank nodes go through
-        ``_fresh_quads``, because the documentation of ``load`` does not say
-        that it gives them new identities.
+        framework of 20,000 competencies on disk (2-CPU machine, 3 runs each).
+        Blank nodes go through ``_fresh_quads``, because the documentation of
+        ``load`` does not say that it gives them new identities.
         """
         serialized = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
         if b"_:" in serialized:  # a blank node, or text that looks like one
