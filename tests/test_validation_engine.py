@@ -1,7 +1,7 @@
 """The native SHACL engine gives the same results as pyshacl, the reference.
 
-Each test validates one document with two validators built from the same
-shapes, one per engine, and compares the readable results (severity, focus,
+Each test validates one document with two validators that share one shapes
+graph, one per engine. It compares the readable results (severity, focus,
 term, value, message, shape, component) in order, whether the document
 conforms, and the terms of each result in the SHACL report graphs. The
 documents are every real published document, the CTDL validation test files,
@@ -141,7 +141,7 @@ def _framework(size: int) -> bytes:
     Competency 1 has a CTID that is not a UUID, 2 has no text, 3 names its
     parent only by ceasn:isChildOf, 4 has a plain-string text, 5 has two CTIDs,
     6 has a property outside its domain, 7 lists a blank-node child, 8 is a
-    parent whose children say so (no result), 9 lists a child that does not
+    parent whose children state ceasn:isChildOf it (no result), 9 lists a child that does not
     name it back, 10 has no ceasn:isPartOf, 11 has an unknown @type, and 15
     says ceterms:ownedBy 16, which does not say ceterms:owns 15.
     """
