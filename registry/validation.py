@@ -12,9 +12,12 @@ top of ``shapes/generic.ttl`` lists the shorthands.
 the document's statements, the link statements of the stored resources it
 references (for the inverse-link hints), and the ``skos:inScheme`` statements
 of the CTDL concepts it uses. Nothing else from the registry is read, so the
-time taken depends on the document, not on the size of the registry. pyshacl
-runs without inference; the CTDL class hierarchy is applied when the shapes
-are expanded, not by reasoning over the data.
+time taken depends on the document, not on the size of the registry. No
+inference runs: the CTDL class hierarchy is applied when the shapes are
+expanded, not by reasoning over the data.
+
+The shapes run on the native engine (``registry.shacl_engine``) by default,
+or on pyshacl, the reference that the tests compare it with.
 """
 
 from __future__ import annotations
@@ -367,7 +370,7 @@ class Validator:
     def document_index(
         self, document: Document, referenced: Iterable[ox.Triple] | None = None
     ) -> DocumentIndex:
-        """Index the statements the native engine checks: the same ones ``data_graph`` holds."""
+        """Index the statements the native engine checks, the same ones ``data_graph`` contains."""
         index = DocumentIndex.from_triples(document.triples)
         described = set(index.out)
         terms: set[str] = set()
