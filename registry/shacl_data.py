@@ -95,26 +95,6 @@ def rdflib_term(term: Term) -> Node:
     return Literal(lexical, datatype=URIRef(datatype))
 
 
-def triple_terms(triples: list[ox.Triple]) -> Iterator[tuple[Term, Term, Term]]:
-    """Yield each triple's terms in N-Triples syntax.
-
-    The triples are serialized by pyoxigraph and the lines split on their
-    first two spaces, which IRIs and blank-node labels cannot contain. A
-    quoted triple (RDF-star) would break that, so text with ``<<`` is read
-    term by term instead.
-    """
-    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-    if "<<" in text:
-        for triple in triples:
-            yield str(triple.subject), str(triple.predicate), str(triple.object)
-        return
-    # Only "\n" ends a line: N-Triples escapes it in literals, but not U+2028 and the like.
-    for line in text.split("\n"):
-        if line:
-            subject, predicate, value = line.split(" ", 2)
-            yield subject, predicate, value[:-2]
-
-
 class DocumentIndex:
     """One document's triples, indexed for the shapes: subject -> predicate -> objects.
 
@@ -132,7 +112,45 @@ class DocumentIndex:
 
     @classmethod
     def from_triples(cls, triples: list[ox.Triple]) -> DocumentIndex:
-        return cls(triple_terms(triples))
+        """Index pyoxigraph triples, read from the N-Triples that pyoxigraph writes for them.
+
+        A quoted triple (RDF-star) would contain spaces that ``_add_lines``
+        does not expect, so text with ``<<`` is read term by term instead.
+        """
+        index = cls()
+        text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+        if "<<" in text:
+            index.extend((str(t.subject), str(t.predicate), str(t.object)) for t in triples)
+        else:
+            index._add_lines(text)
+        return index
+
+    def _add_lines(self, text: str) -> None:
+        """Add the triples of N-Triples text written one per line, as ``S P O .``.
+
+        Each line is split on its first two spaces, which IRIs and blank-node
+        labels cannot contain. Consecutive lines mostly share their subject,
+        so its properties are looked up once per run of lines.
+        """
+        out = self.out
+        last_subject = None
+        properties: dict[Term, set[Term]] = {}
+        # Only "\n" ends a line: N-Triples escapes it in literals, but not U+2028 and the like.
+        for line in text.split("\n"):
+            if not line:
+                continue
+            subject, predicate, rest = line.split(" ", 2)
+            if subject != last_subject:
+                properties = out.setdefault(subject, {})
+                last_subject = subject
+            values = properties.get(predicate)
+            if values is None:
+                properties[predicate] = {rest[:-2]}
+            else:
+                values.add(rest[:-2])
+        self._incoming = None
+        self._by_predicate = None
+        self._typed = None
 
     def extend(self, triples: Iterable[tuple[Term, Term, Term]]) -> None:
         out = self.out

@@ -8,12 +8,13 @@ Features the native engine lacks must raise ``UnsupportedShapes``.
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pyshacl
 import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF, SH
 
-from registry.shacl_data import DocumentIndex, term_key
+from registry.shacl_data import DocumentIndex, literal_parts, term_key
 from registry.shacl_engine import NativeShapes, UnsupportedShapes, report_graph
 
 PREFIXES = """
@@ -193,3 +194,38 @@ def test_unknown_sparql_component_raises():
     )
     with pytest.raises(UnsupportedShapes):
         NativeShapes(shapes)
+
+
+# --- The document index ----------------------------------------------------------------------
+
+TRICKY_TEXT = 'a "quote", a \\ backslash, a\nnew line, a \u2028 separator, \x01 and é'
+
+
+def _tricky_triples(text: str) -> list[ox.Triple]:
+    subject = ox.NamedNode("https://example.org/é")
+    blank = ox.BlankNode("b1")
+    predicate = ox.NamedNode("https://example.org/p")
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    return [
+        ox.Triple(subject, predicate, ox.Literal(text)),
+        ox.Triple(subject, predicate, ox.Literal(text, language="en-US")),
+        ox.Triple(subject, predicate, ox.Literal("042", datatype=integer)),
+        ox.Triple(subject, predicate, blank),
+        ox.Triple(blank, predicate, subject),
+    ]
+
+
+@pytest.mark.parametrize("text", [TRICKY_TEXT, "a << b >> c"], ids=["escapes", "quoted"])
+def test_index_terms_match_pyoxigraph(text):
+    triples = _tricky_triples(text)
+    index = DocumentIndex.from_triples(triples)
+    expected = DocumentIndex((str(t.subject), str(t.predicate), str(t.object)) for t in triples)
+    assert index.out == expected.out
+
+
+@pytest.mark.parametrize("text", [TRICKY_TEXT, "plain"])
+def test_literal_parts_unescape(text):
+    for triple in _tricky_triples(text)[:2]:
+        lexical, language, _ = literal_parts(str(triple.object))
+        assert lexical == triple.object.value
+        assert language == (triple.object.language or "")
