@@ -72,17 +72,34 @@ def value_of(term: Any) -> Any:
     if term is None:
         return None
     if isinstance(term, ox.Literal):
-        return term.value
+        return _number(term) if term.datatype.value in NUMERIC_TYPES else term.value
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     return term.value
 
 
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMERIC_TYPES = {XSD + name for name in ("integer", "decimal", "double", "float", "int", "long")}
+
+
+def _number(term: ox.Literal) -> Any:
+    """A numeric literal as a JSON number (integer when it has no fraction)."""
+    try:
+        number = float(term.value)
+    except ValueError:
+        return term.value
+    return int(number) if number.is_integer() else number
+
+
 class EmployerQueries:
     """The query API's operations, each returning a page as a dictionary."""
 
-    def __init__(self, runner: Any, classes: ClassHierarchy, search: SearchIndex) -> None:
+    def __init__(
+        self, runner: Any, store: Any, classes: ClassHierarchy, search: SearchIndex
+    ) -> None:
         self.runner = runner
+        self.store = store
+        self._codes: tuple[int, list[str]] | None = None
         self.search_index = search
         self.classes = classes
         self.learning_types = sorted(
@@ -112,8 +129,8 @@ class EmployerQueries:
         }
 
     def occupation_competencies(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
-        code = self._known_code(code_text)
-        rows = self._select(q.occupation_competencies_query(code, limit, offset))
+        code, codes = self._known_code(code_text)
+        rows = self._select(q.occupation_competencies_query(codes, limit, offset))
         results = [
             _drop_empty(
                 {
@@ -130,12 +147,27 @@ class EmployerQueries:
 
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
-        code = self._known_code(code_text)
-        sparql = q.occupation_credentials_query(code, self.learning_types, limit, offset)
-        results = [_preparing_result(row) for row in self._select(sparql)]
-        page = _page(results, limit, offset, occupation=_code_summary(code))
-        self._add_details(page["results"])
+        code, codes = self._known_code(code_text)
+        sparql = q.occupation_credentials_query(codes, self.learning_types, limit, offset)
+        page = _page(self._select(sparql), limit, offset, occupation=_code_summary(code))
+        page["results"] = self._describe(page["results"])
         return page
+
+    def covered_codes(self, code: OccupationCode) -> list[str]:
+        """The occupation codes in the store that ``code`` covers (29-1141 covers 29-1141.01)."""
+        return [other for other in self._codes_in_use() if code.covers(other)]
+
+    def _codes_in_use(self) -> list[str]:
+        """Every code of an occupation alignment in the store, read again after each write.
+
+        Reading them is one scan of the alignments; the queries then start from
+        a short list of codes, which the store answers from its indexes.
+        """
+        generation = self.store.generation
+        if self._codes is None or self._codes[0] != generation:
+            rows = self._select(q.codes_in_use_query())
+            self._codes = (generation, sorted(row["code"] for row in rows))
+        return self._codes[1]
 
     def _parse_code(self, code_text: str) -> OccupationCode:
         """Parse a code; for text that is not one, suggest occupations whose titles match."""
@@ -159,28 +191,26 @@ class EmployerQueries:
         rows = self._select(q.codes_query(occupations))
         return {row["occupation"]: row["code"] for row in rows}
 
-    def _known_code(self, code_text: str) -> OccupationCode:
-        """Parse a code and check that an occupation or an alignment in the store uses it."""
+    def _known_code(self, code_text: str) -> tuple[OccupationCode, list[str]]:
+        """Parse a code and list the codes in the store it covers; 404 if there are none."""
         code = self._parse_code(code_text)
-        if not self.runner.run(q.code_in_use_query(code)).boolean and not self._has_occupation(
-            code
-        ):
+        codes = self.covered_codes(code)
+        if not codes:
             raise self._unknown_code(code)
-        return code
-
-    def _has_occupation(self, code: OccupationCode) -> bool:
-        known = self._select(q.known_codes_query())
-        return any(_covered(code, row["code"]) for row in known)
+        return code, codes
 
     def _unknown_code(self, code: OccupationCode) -> NotFound:
         """A 404 naming the nearest codes the store knows, by shared prefix and distance."""
-        known = {row["code"]: row["name"] for row in self._select(q.known_codes_query())}
-        nearest = sorted(known, key=lambda other: _distance(code.code, other))[:5]
-        suggestions = [{"code": other, "name": known[other]} for other in nearest]
-        hint = ", ".join(f"{s['code']} ({s['name']})" for s in suggestions) or "none loaded"
+        nearest = sorted(self._codes_in_use(), key=lambda other: _distance(code.code, other))[:5]
+        names = {row["code"]: row["name"] for row in self._select(q.code_names_query(nearest))}
+        suggestions = [_drop_empty({"code": other, "name": names.get(other)}) for other in nearest]
+        hint = ", ".join(
+            f"{s['code']} ({s['name']})" if "name" in s else s["code"] for s in suggestions
+        )
         return NotFound(
             f"no occupation or alignment in the registry has the code {code.code}; nearest "
-            f"codes: {hint}. Load occupations with `registry load --format soc|onet`.",
+            f"codes: {hint or 'none loaded'}. Load occupations with "
+            "`registry load --format soc|onet`.",
             code=code.code,
             suggestions=suggestions,
         )
@@ -205,11 +235,11 @@ class EmployerQueries:
     def competency_credentials(self, ctid: str, limit: int, offset: int) -> dict[str, Any]:
         ctid = path_ctid(ctid)
         sparql = q.competency_credentials_query(ctid, self.learning_types, limit, offset)
-        results = [_preparing_result(row) for row in self._select(sparql)]
-        if not results and offset == 0 and not self._exists(ctid):
+        rows = self._select(sparql)
+        if not rows and offset == 0 and not self._exists(ctid):
             raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
-        page = _page(results, limit, offset, competency=ctid)
-        self._add_details(page["results"])
+        page = _page(rows, limit, offset, competency=ctid)
+        page["results"] = self._describe(page["results"])
         return page
 
     def transfer_values(self, ctid: str, limit: int, offset: int) -> dict[str, Any]:
@@ -251,17 +281,17 @@ class EmployerQueries:
         return scope
 
     def _occupation_scope(self, code_text: str) -> set[str]:
-        code = self._known_code(code_text)
+        _, codes = self._known_code(code_text)
         limit = self.runner.max_results - 1
         iris = {
             row["resource"]
             for row in self._select(
-                q.occupation_credentials_query(code, self.learning_types, limit, 0)
+                q.occupation_credentials_query(codes, self.learning_types, limit, 0)
             )
         }
         iris |= {
             row["competency"]
-            for row in self._select(q.occupation_competencies_query(code, limit, 0))
+            for row in self._select(q.occupation_competencies_query(codes, limit, 0))
         }
         return iris
 
@@ -273,6 +303,19 @@ class EmployerQueries:
 
     def _exists(self, ctid: str) -> bool:
         return self.runner.run(f"{q.PREFIXES}ASK {{ {q.resource_by_ctid(ctid)} }}").boolean
+
+    def _describe(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Turn a page of matched resources into results with their CTIDs, names, types,
+        competencies and required credentials (what each one proves)."""
+        if not rows:
+            return []
+        summaries = {
+            row["resource"]: row
+            for row in self._select(q.summary_query(r["resource"] for r in rows))
+        }
+        results = [_preparing_result({**summaries.get(row["resource"], {}), **row}) for row in rows]
+        self._add_details(results)
+        return results
 
     def _add_details(self, results: list[dict[str, Any]]) -> None:
         """Add each result's competencies and required credentials (what it proves)."""
@@ -340,6 +383,8 @@ def _code_summary(code: OccupationCode) -> dict[str, str]:
 
 
 def _preparing_result(row: dict[str, Any]) -> dict[str, Any]:
+    """One matched resource: ``row`` has its IRI, matches, and (from ``summary_query``)
+    its CTID, name and types."""
     matched = []
     for line in sorted(filter(None, (row["matches"] or "").split("\n"))):
         path, _, via = line.partition("\t")
@@ -352,9 +397,9 @@ def _preparing_result(row: dict[str, Any]) -> dict[str, Any]:
     return _drop_empty(
         {
             "@id": row["resource"],
-            "@type": sorted(compact(t) for t in (row["types"] or "").split()),
-            "ctid": row["ctid"],
-            "name": row["name"],
+            "@type": sorted(compact(t) for t in (row.get("types") or "").split()),
+            "ctid": row.get("ctid"),
+            "name": row.get("name"),
             "matchedBy": matched,
         }
     )
@@ -408,10 +453,6 @@ def _group_transfer_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if credit not in item["value"]:
                 item["value"].append(credit)
     return list(grouped.values())
-
-
-def _covered(code: OccupationCode, other: str | None) -> bool:
-    return other is not None and other.startswith(code.prefix)
 
 
 def _distance(code: str, other: str) -> tuple[int, bool, int]:
@@ -470,7 +511,7 @@ NAMED_QUERIES: dict[str, q.NamedQuery] = {
             "/occupations/{code}/competencies",
             {"code": "SOC 2018 or O*NET-SOC code", "limit": "page size", "offset": "start"},
             lambda api, p, limit, offset: q.occupation_competencies_query(
-                OccupationCode.parse(p["code"]), limit, offset
+                api.covered_codes(OccupationCode.parse(p["code"])), limit, offset
             ),
             {"code": "29-1141"},
         ),
@@ -481,7 +522,10 @@ NAMED_QUERIES: dict[str, q.NamedQuery] = {
             "/occupations/{code}/credentials",
             {"code": "SOC 2018 or O*NET-SOC code", "limit": "page size", "offset": "start"},
             lambda api, p, limit, offset: q.occupation_credentials_query(
-                OccupationCode.parse(p["code"]), api.learning_types, limit, offset
+                api.covered_codes(OccupationCode.parse(p["code"])),
+                api.learning_types,
+                limit,
+                offset,
             ),
             {"code": "29-1141"},
         ),

@@ -93,11 +93,11 @@ class OccupationCode:
             return cls(code, "SOC broad occupation", code[:6])
         return cls(code, "SOC detailed occupation", code)
 
-    def filter(self, variable: str) -> str:
-        """A SPARQL FILTER keeping the values of ``?variable`` that this code covers."""
-        if self.prefix == self.code and ONET_CODE.fullmatch(self.code):
-            return f"FILTER(?{variable} = {literal(self.code)})"
-        return f"FILTER(STRSTARTS(?{variable}, {literal(self.prefix)}))"
+    def covers(self, other: str) -> bool:
+        """Tell whether a code in the data falls under this one."""
+        if ONET_CODE.fullmatch(self.code):
+            return other == self.code
+        return other.startswith(self.prefix)
 
 
 def query_words(text: str) -> list[str]:
@@ -121,17 +121,24 @@ def iri(value: str) -> str:
 # --- Query texts ---------------------------------------------------------------------------
 
 
-def _occupations_with_code(code: OccupationCode, occupation: str = "occupation") -> str:
-    """Patterns binding ``?occupation`` to each occupation whose code ``code`` covers."""
-    return f"""?{occupation} a ceterms:Occupation ;
-        ceterms:occupationType/ceterms:codedNotation ?{occupation}Code .
-      {code.filter(f"{occupation}Code")}"""
+def code_values(codes: Iterable[str]) -> str:
+    """A VALUES block binding ``?code`` to each code, as escaped literals."""
+    return "VALUES ?code { " + " ".join(literal(code) for code in sorted(codes)) + " }"
 
 
-def _occupation_competencies(code: OccupationCode) -> str:
-    """Patterns binding ``?competency`` and ``?relation`` for an occupation's competencies."""
+def _occupation_competencies(codes: Iterable[str]) -> str:
+    """Patterns binding ``?competency`` and ``?relation`` for the competencies of the
+    occupations with these codes, and of competencies aligned to the codes.
+
+    Every branch starts from the codes, so the store follows its indexes from a
+    handful of alignments instead of scanning all occupations.
+    """
+    values = code_values(codes)
     return f"""{{
-      {_occupations_with_code(code)}
+      {values}
+      ?occupationAlignment ceterms:codedNotation ?code .
+      ?occupation ceterms:occupationType ?occupationAlignment .
+      ?occupation a ceterms:Occupation .
       {{
         ?occupation ceasn:skillEmbodied|ceasn:knowledgeEmbodied|ceasn:abilityEmbodied ?competency .
         BIND("essential" AS ?relation)
@@ -147,10 +154,11 @@ def _occupation_competencies(code: OccupationCode) -> str:
         )
       }}
     }} UNION {{
-      ?competency a ceasn:Competency ;
-        ceterms:occupationType/ceterms:codedNotation ?competencyCode .
-      {code.filter("competencyCode")}
-      BIND(CONCAT("occupationType ", ?competencyCode) AS ?relation)
+      {values}
+      ?alignedCompetency ceterms:codedNotation ?code .
+      ?competency ceterms:occupationType ?alignedCompetency .
+      ?competency a ceasn:Competency .
+      BIND(CONCAT("occupationType ", ?code) AS ?relation)
     }}"""
 
 
@@ -194,13 +202,14 @@ SELECT DISTINCT ?of ?relation ?occupation ?ctid ?code ?name WHERE {{
 ORDER BY ?relation ?code"""
 
 
-def occupation_competencies_query(code: OccupationCode, limit: int, offset: int) -> str:
-    """A page of the competencies of the occupations ``code`` covers, with how each is linked."""
+def occupation_competencies_query(codes: Iterable[str], limit: int, offset: int) -> str:
+    """A page of the competencies of the occupations with these codes, with how each is
+    linked."""
     return f"""{PREFIXES}
 SELECT ?competency (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?text_) AS ?text)
        (SAMPLE(?framework_) AS ?framework)
        (GROUP_CONCAT(DISTINCT ?relation; separator="\\n") AS ?relations) WHERE {{
-  {_occupation_competencies(code)}
+  {_occupation_competencies(codes)}
   OPTIONAL {{ ?competency ceterms:ctid ?ctid_ }}
   OPTIONAL {{ ?competency ceasn:competencyText ?text_ }}
   OPTIONAL {{ ?competency ceasn:isPartOf ?framework_ }}
@@ -210,59 +219,65 @@ ORDER BY ?competency
 LIMIT {limit + 1} OFFSET {offset}"""
 
 
-def _preparing_paths(types: str) -> str:
-    """Patterns binding ``?resource`` and ``?match`` for what prepares for the occupation.
+def _through_competency() -> str:
+    """Patterns binding ``?resource`` and ``?path`` for what teaches, assesses or requires
+    ``?competency``, directly or through an alignment object."""
+    branches = []
+    for path, pattern in (
+        ("competency:teaches", "?resource ceterms:teaches"),
+        ("competency:assesses", "?resource ceterms:assesses"),
+        ("competency:requires", "?resource ceterms:requires/ceterms:targetCompetency"),
+    ):
+        branches.append(f"""{{
+      {pattern} ?competency .
+      BIND("{path}" AS ?path)
+    }} UNION {{
+      ?viaAlignment ceterms:targetNode ?competency .
+      {pattern} ?viaAlignment .
+      BIND("{path}" AS ?path)
+    }}""")
+    return " UNION ".join(branches)
 
-    ``?competency`` must come from the enclosing pattern for the competency branch.
-    """
-    return f"""{{
-    ?resource ceterms:occupationType ?alignment .
-    {{
-      ?alignment ceterms:codedNotation ?code .
-    }} UNION {{
-      ?alignment ceterms:targetNode ?alignedOccupation .
-      ?alignedOccupation ceterms:occupationType/ceterms:codedNotation ?code .
-    }}
-    FILTER_CODE
-    BIND(CONCAT("occupationType\\t", ?code) AS ?match)
-  }} UNION {{
-    COMPETENCIES
-    {{
-      ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?competency .
-      BIND("competency:teaches" AS ?path)
-    }} UNION {{
-      ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?competency .
-      BIND("competency:assesses" AS ?path)
-    }} UNION {{
-      ?resource ceterms:requires/ceterms:targetCompetency ?required .
-      ?required ceterms:targetNode? ?competency .
-      BIND("competency:requires" AS ?path)
-    }}
-    BIND(CONCAT(?path, "\\t", STR(?competency)) AS ?match)
-  }}
-  ?resource a ?type .
-  VALUES ?type {{ {types} }}"""
+
+def _learning_type_filter(types: Iterable[str]) -> str:
+    """Keep ``?resource`` only if it is of one of the types. Written as FILTER EXISTS
+    with VALUES: Oxigraph then checks the few matched resources instead of starting
+    from every typed resource (about 300 ms against 3 ms on the real data)."""
+    return f"FILTER EXISTS {{ ?resource a ?type . VALUES ?type {{ {' '.join(sorted(types))} }} }}"
 
 
 def occupation_credentials_query(
-    code: OccupationCode, types: Iterable[str], limit: int, offset: int
+    codes: Iterable[str], types: Iterable[str], limit: int, offset: int
 ) -> str:
     """A page of the credentials, learning opportunities and assessments that prepare for
-    the occupations ``code`` covers, each with every path that matched; those matched by
+    the occupations with these codes, each with every path that matched; those matched by
     more paths come first."""
-    paths = (
-        _preparing_paths(" ".join(sorted(types)))
-        .replace("FILTER_CODE", code.filter("code"))
-        .replace("COMPETENCIES", _occupation_competencies(code))
-    )
+    codes = sorted(codes)
     return f"""{PREFIXES}
-SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
-       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-       (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches)
+SELECT ?resource (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches)
        (COUNT(DISTINCT ?match) AS ?matchCount) WHERE {{
-  {paths}
-  ?resource ceterms:ctid ?ctid_ .
-  OPTIONAL {{ ?resource ceterms:name ?name_ }}
+  {{
+    {code_values(codes)}
+    ?alignment ceterms:codedNotation ?code .
+    ?resource ceterms:occupationType ?alignment .
+    BIND(CONCAT("occupationType\\t", ?code) AS ?match)
+  }} UNION {{
+    {code_values(codes)}
+    ?occupationAlignment ceterms:codedNotation ?code .
+    ?alignedOccupation ceterms:occupationType ?occupationAlignment .
+    ?alignment ceterms:targetNode ?alignedOccupation .
+    ?resource ceterms:occupationType ?alignment .
+    BIND(CONCAT("occupationType\\t", ?code) AS ?match)
+  }} UNION {{
+    {{
+      SELECT DISTINCT ?competency WHERE {{
+        {_occupation_competencies(codes)}
+      }}
+    }}
+    {_through_competency()}
+    BIND(CONCAT(?path, "\\t", STR(?competency)) AS ?match)
+  }}
+  {_learning_type_filter(types)}
 }}
 GROUP BY ?resource
 ORDER BY DESC(?matchCount) ?resource
@@ -276,32 +291,30 @@ def resource_by_ctid(ctid: str, variable: str = "resource") -> str:
 
 def competency_credentials_query(ctid: str, types: Iterable[str], limit: int, offset: int) -> str:
     """A page of what teaches, assesses or requires the competency with this CTID."""
-    values = " ".join(sorted(types))
     return f"""{PREFIXES}
-SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
-       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-       (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches)
+SELECT ?resource (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches)
        (COUNT(DISTINCT ?path) AS ?matchCount) WHERE {{
   {resource_by_ctid(ctid, "competency")}
-  {{
-    ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?competency .
-    BIND("competency:teaches" AS ?path)
-  }} UNION {{
-    ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?competency .
-    BIND("competency:assesses" AS ?path)
-  }} UNION {{
-    ?resource ceterms:requires/ceterms:targetCompetency ?required .
-    ?required ceterms:targetNode? ?competency .
-    BIND("competency:requires" AS ?path)
-  }}
-  ?resource a ?type .
-  VALUES ?type {{ {values} }}
-  ?resource ceterms:ctid ?ctid_ .
-  OPTIONAL {{ ?resource ceterms:name ?name_ }}
+  {_through_competency()}
+  {_learning_type_filter(types)}
 }}
 GROUP BY ?resource
 ORDER BY DESC(?matchCount) ?resource
 LIMIT {limit + 1} OFFSET {offset}"""
+
+
+def summary_query(resources: Iterable[str]) -> str:
+    """The CTID, a name and the types of each of the given resources."""
+    values = " ".join(iri(value) for value in resources)
+    return f"""{PREFIXES}
+SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
+       (GROUP_CONCAT(DISTINCT STR(?type_); separator=" ") AS ?types) WHERE {{
+  VALUES ?resource {{ {values} }}
+  OPTIONAL {{ ?resource ceterms:ctid ?ctid_ }}
+  OPTIONAL {{ ?resource ceterms:name ?name_ }}
+  OPTIONAL {{ ?resource a ?type_ }}
+}}
+GROUP BY ?resource"""
 
 
 def credential_details_query(resources: Iterable[str]) -> str:
@@ -311,15 +324,18 @@ def credential_details_query(resources: Iterable[str]) -> str:
 SELECT DISTINCT ?resource ?relation ?target ?ctid ?label WHERE {{
   VALUES ?resource {{ {values} }}
   {{
-    ?resource ceterms:teaches ?taught . ?taught ceterms:targetNode? ?target .
-    BIND("teaches" AS ?relation)
-  }} UNION {{
-    ?resource ceterms:assesses ?assessed . ?assessed ceterms:targetNode? ?target .
-    BIND("assesses" AS ?relation)
-  }} UNION {{
-    ?resource ceterms:requires/ceterms:targetCompetency ?required .
-    ?required ceterms:targetNode? ?target .
-    BIND("requiresCompetency" AS ?relation)
+    {{
+      ?resource ceterms:teaches ?taught .
+      BIND("teaches" AS ?relation)
+    }} UNION {{
+      ?resource ceterms:assesses ?taught .
+      BIND("assesses" AS ?relation)
+    }} UNION {{
+      ?resource ceterms:requires/ceterms:targetCompetency ?taught .
+      BIND("requiresCompetency" AS ?relation)
+    }}
+    OPTIONAL {{ ?taught ceterms:targetNode ?alignedTarget }}
+    BIND(COALESCE(?alignedTarget, ?taught) AS ?target)
   }} UNION {{
     ?resource ceterms:requires/ceterms:targetCredential ?target .
     BIND("requiresCredential" AS ?relation)
@@ -363,7 +379,10 @@ SELECT ?profile ?ctid ?name ?direction ?counterpart ?counterpartCtid ?counterpar
   }}
   OPTIONAL {{
     ?profile ceterms:transferValue ?valueProfile .
-    OPTIONAL {{ ?valueProfile schema:value ?value }}
+    OPTIONAL {{ ?valueProfile schema:value ?singleValue }}
+    OPTIONAL {{ ?valueProfile schema:minValue ?minValue }}
+    OPTIONAL {{ ?valueProfile schema:maxValue ?maxValue }}
+    BIND(COALESCE(?singleValue, CONCAT(STR(?minValue), "-", STR(?maxValue))) AS ?value)
     OPTIONAL {{ ?valueProfile ceterms:creditUnitType ?unitAlignment }}
     OPTIONAL {{ ?unitAlignment ceterms:targetNodeName ?unitName }}
     OPTIONAL {{ ?unitAlignment ceterms:targetNode ?unitNode }}
@@ -373,13 +392,25 @@ SELECT ?profile ?ctid ?name ?direction ?counterpart ?counterpartCtid ?counterpar
 ORDER BY ?profile ?counterpart"""
 
 
-def known_codes_query() -> str:
-    """Every occupation in the store with its codes and names, for suggestions."""
+def codes_in_use_query() -> str:
+    """Every distinct code of an occupation alignment (``ceterms:occupationType``)."""
+    return f"""{PREFIXES}
+SELECT DISTINCT ?code WHERE {{
+  ?resource ceterms:occupationType ?alignment .
+  ?alignment ceterms:codedNotation ?code .
+}}"""
+
+
+def code_names_query(codes: Iterable[str]) -> str:
+    """A name for each of these codes, from an occupation or an alignment that has it."""
     return f"""{PREFIXES}
 SELECT ?code (SAMPLE(?name_) AS ?name) WHERE {{
-  ?occupation a ceterms:Occupation ;
-    ceterms:occupationType/ceterms:codedNotation ?code .
-  OPTIONAL {{ ?occupation ceterms:name ?name_ }}
+  {code_values(codes)}
+  ?alignment ceterms:codedNotation ?code .
+  ?resource ceterms:occupationType ?alignment .
+  OPTIONAL {{ ?resource a ceterms:Occupation ; ceterms:name ?occupationName }}
+  OPTIONAL {{ ?alignment ceterms:targetNodeName ?alignmentName }}
+  BIND(COALESCE(?occupationName, ?alignmentName) AS ?name_)
 }}
 GROUP BY ?code"""
 
@@ -393,16 +424,6 @@ SELECT ?occupation (MIN(?code_) AS ?code) WHERE {{
   ?occupation ceterms:occupationType/ceterms:codedNotation ?code_ .
 }}
 GROUP BY ?occupation"""
-
-
-def code_in_use_query(code: OccupationCode) -> str:
-    """ASK whether any alignment in the store uses a code that ``code`` covers."""
-    return f"""{PREFIXES}
-ASK {{
-  ?alignment ceterms:codedNotation ?code .
-  ?resource ceterms:occupationType ?alignment .
-  {code.filter("code")}
-}}"""
 
 
 def search_query(words: list[str], types: Iterable[str], language: str | None) -> str:

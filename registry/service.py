@@ -84,7 +84,7 @@ class Registry:
         if self._employer is None:
             from registry.employer import EmployerQueries
 
-            self._employer = EmployerQueries(self.queries, self.classes, self.search)
+            self._employer = EmployerQueries(self.queries, self.store, self.classes, self.search)
         return self._employer
 
     def _class_and_ancestors(self, class_iri: str) -> set[str]:

@@ -41,6 +41,8 @@ class DocumentStore(Protocol):
     """Interface of a store of CTDL documents, as the registry uses it."""
 
     base_url: str
+    # Goes up with every write, so readers can tell when what they cached is stale.
+    generation: int
 
     def graph_iri(self, ctid: str) -> str: ...
 
@@ -83,6 +85,7 @@ class OxigraphStore:
         self.path = path
         self._graph_prefix = self.base_url + "/graph/"
         self._write_lock = threading.Lock()
+        self.generation = 0
         if path is None:
             self._store = ox.Store()
             return
@@ -106,6 +109,7 @@ class OxigraphStore:
         ``extend`` for a new graph): readers see the old graph or the new one, never a mix."""
         graph = self.graph_iri(document.ctid)
         with self._write_lock:
+            self.generation += 1
             if not self._store.contains_named_graph(ox.NamedNode(graph)):
                 # A new graph needs no drop, and one extend() or load() is also one
                 # transaction. On disk it took about half the time of the update below
@@ -146,10 +150,9 @@ class OxigraphStore:
                 else:
                     fresh.append((document, graph))
             self._store.extend(
-                quad
-                for document, graph in fresh
-                for quad in _fresh_quads(document.triples, graph)
+                quad for document, graph in fresh for quad in _fresh_quads(document.triples, graph)
             )
+            self.generation += 1
         return existing
 
     def remove_document(self, ctid: str) -> bool:
@@ -158,6 +161,7 @@ class OxigraphStore:
             if not self._store.contains_named_graph(graph):
                 return False
             self._store.remove_graph(graph)
+            self.generation += 1
         return True
 
     def document_triples(self, ctid: str) -> list[ox.Triple] | None:

@@ -106,7 +106,7 @@ def test_transfer_value_from_a_credential_and_for_a_course(api):
     earned = get_json(api, f"/credentials/{FORKLIFT}/transfer-values")["results"]
     assert [(r["ctid"], r["direction"]) for r in earned] == [(TRANSFER_VALUE, "from")]
     assert [c["ctid"] for c in earned[0]["counterparts"]] == [LOGISTICS]
-    assert earned[0]["value"] == [{"value": "1", "unit": "Semester Hour"}]
+    assert earned[0]["value"] == [{"value": 1, "unit": "Semester Hour"}]
 
     given = get_json(api, f"/credentials/{LOGISTICS}/transfer-values")["results"]
     assert [(r["ctid"], r["direction"]) for r in given] == [(TRANSFER_VALUE, "for")]
@@ -219,13 +219,12 @@ def test_malformed_occupation_code_is_404_with_the_format(api):
     assert "/search?q=nurse" in problem["detail"]
 
 
-def test_unknown_code_is_404_with_nearest_codes(sample_registry, vocab_dir):
-    body = get_json(
-        create_app(registry=sample_registry).test_client(), "/occupations/29-2049/credentials", 404
-    )
-    # No occupation documents are loaded with the samples, so nothing is suggested.
+def test_unknown_code_is_404_with_nearest_codes(api):
+    body = get_json(api, "/occupations/29-2049/credentials", 404)
+    # The samples load no occupations; the codes their alignments use are suggested.
     assert body["code"] == "29-2049"
-    assert body["suggestions"] == []
+    assert body["suggestions"][0] == {"code": "29-2042", "name": "Emergency Medical Technicians"}
+    assert "29-2042 (Emergency Medical Technicians)" in body["detail"]
 
 
 def test_unknown_ctid_is_404(api):
