@@ -241,6 +241,16 @@ class Ledger:
             ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
+    def count_current(self) -> int:
+        """How many documents are current: their latest version is a publish."""
+        with self._lock:
+            row = self._connection.execute(
+                "SELECT COUNT(*) FROM versions v JOIN (SELECT ctid, MAX(version) AS latest"
+                " FROM versions GROUP BY ctid) m ON v.ctid = m.ctid AND v.version = m.latest"
+                " WHERE v.action = 'publish'"
+            ).fetchone()
+        return row[0]
+
     def unapplied(self) -> list[Version]:
         """Return committed versions not yet applied to the document store, oldest first."""
         with self._lock:

@@ -38,7 +38,7 @@ def index() -> Response:
     body = {
         "name": "CTDL credential registry",
         "version": __version__,
-        "documents": sum(1 for _ in registry.store.document_ctids()),
+        "documents": registry.ledger.count_current(),
         "endpoints": {
             "resource": "/resources/{ctid}",
             "graph": "/graph/{ctid}",
