@@ -2,8 +2,8 @@
 
 ``EmployerQueries`` runs the SPARQL texts of ``registry.queries`` through the
 registry's ``QueryRunner`` (so the same time and size limits apply as on
-``/sparql``) and shapes the rows into pages of results. It knows nothing of
-HTTP: the Flask views only pick the format and the URL of the next page.
+``/sparql``) and shapes the rows into pages of results. It does not use HTTP:
+the Flask views only pick the format and the URL of the next page.
 """
 
 from __future__ import annotations
