@@ -3,8 +3,8 @@
 Each question the query API answers (which credentials prepare for an
 occupation, which competencies an occupation needs, what credit a credential
 earns, ...) is one SPARQL text built here by a ``NamedQuery``. The HTTP layer
-runs exactly that text on the store, and ``GET /queries/{name}`` shows it, so a
-partner gets the same answer from ``/sparql`` or from their own copy of the
+runs exactly that text on the store, and ``GET /queries/{name}`` returns it, so
+a partner gets the same results from ``/sparql`` or from their own copy of the
 data. The statements the texts rely on are described in
 ``docs/graph-model.md``.
 
@@ -40,8 +40,8 @@ PREFIX ceasn: <{CEASN}>
 PREFIX schema: <{SCHEMA}>
 """
 
-# The classes whose instances can prepare someone for an occupation; each
-# stands for itself and every subclass the CTDL schema gives it.
+# The classes whose instances can prepare someone for an occupation. Each one
+# includes every subclass the CTDL schema gives it.
 LEARNING_ROOTS = (
     "ceterms:Credential",
     "ceterms:LearningOpportunityProfile",

@@ -4,7 +4,7 @@ Oxigraph has no text index, so the registry keeps one beside the store: an
 SQLite FTS5 table (``search.sqlite3`` in the store folder, in memory without
 one), ranked with BM25 and stemmed with the Porter stemmer over Unicode
 words, accents folded. Each resource with a CTID gets one entry per language
-of its text; the entry also records the resource's CTDL classes and their
+of its text. The entry also records the resource's CTDL classes and their
 superclasses, so a search for ``ceterms:Credential`` finds certificates.
 
 The index is derived data. The publisher updates it after each store write,
@@ -35,7 +35,7 @@ CEASN = "https://purl.org/ctdlasn/terms/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CTID = CETERMS + "ctid"
 
-# Which statements fill which column; BM25 weighs the columns in this order.
+# The properties that fill each column. BM25 weighs the columns in this order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "name": (CETERMS + "name", CEASN + "name", CEASN + "competencyLabel"),
     "text": (CEASN + "competencyText",),
@@ -69,7 +69,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class SearchIndex:
-    """The FTS5 index of one store; ``types_of`` maps a class IRI to it and its superclasses."""
+    """The FTS5 index of one store. ``types_of`` maps a class IRI to it and its superclasses."""
 
     def __init__(self, path: Path | None, types_of: Callable[[str], Iterable[str]]) -> None:
         target = str(path) if path is not None else ":memory:"

@@ -1,8 +1,8 @@
 """The employer and partner query API: occupations, competencies, credit and search.
 
-Every answer is JSON-LD by default (``application/ld+json`` or
-``application/json``); the same graph as Turtle with ``Accept: text/turtle``;
-and the list of results as CSV with ``Accept: text/csv``. Pages hold
+Every response is JSON-LD by default (``application/ld+json`` or
+``application/json``), the same graph as Turtle with ``Accept: text/turtle``,
+or the list of results as CSV with ``Accept: text/csv``. Pages hold
 ``limit`` results (50 by default, at most 500) from ``offset``; ``next`` is the
 offset of the next page, or null. ``GET /queries/{name}`` returns the SPARQL
 text behind an answer, runnable on ``/sparql``.
@@ -77,7 +77,7 @@ def search() -> Response:
 
 @employer.get("/contexts/query-api.jsonld")
 def context() -> Response:
-    """The JSON-LD context of the query API's answers."""
+    """Serve the JSON-LD context of the query API's responses."""
     response = Response(
         dump_json({"@context": API_CONTEXT}), content_type="application/ld+json; charset=utf-8"
     )
@@ -87,7 +87,7 @@ def context() -> Response:
 
 @employer.get("/queries")
 def list_queries() -> Response:
-    """Every named query: what it answers, its endpoint, its parameters and an example."""
+    """List the named queries: description, endpoint, parameters and an example link."""
     listing = [
         {
             "name": query.name,

@@ -1,7 +1,7 @@
 """``GET /openapi.json``: the OpenAPI 3.1 description of every HTTP endpoint.
 
 The description is written out here, next to the views, rather than generated
-from them, so that it can say what each answer means. A test compares its
+from them, so that it can describe what each response means. A test compares its
 paths and methods with the Flask URL map, so neither can drift from the other.
 """
 
@@ -112,7 +112,7 @@ def _publish(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def paths() -> dict[str, Any]:
-    """Every endpoint, keyed as OpenAPI writes paths (``{name}`` for parameters)."""
+    """Return every endpoint, keyed as OpenAPI writes paths (``{name}`` for parameters)."""
     return {
         "/": _get(
             "what this registry holds and where its endpoints are",
