@@ -59,7 +59,7 @@ def ctids(body: dict) -> list[str]:
 # --- The EMT scenario -------------------------------------------------------------------
 
 
-def test_occupation_returns_emt_with_competencies_and_required_cpr(api):
+def test_emt_scenario_end_to_end(api):
     body = get_json(api, "/occupations/29-2042/credentials")
     assert ctids(body) == [EMT]
     emt = body["results"][0]
@@ -76,7 +76,7 @@ def test_occupation_returns_emt_with_competencies_and_required_cpr(api):
 
 
 @pytest.mark.parametrize("code", ["29-0000", "29-2000", "29-2040", "29-2042"])
-def test_every_level_of_the_soc_hierarchy_finds_emt(api, code):
+def test_soc_levels_find_emt(api, code):
     assert EMT in ctids(get_json(api, f"/occupations/{code}/credentials"))
 
 
@@ -94,7 +94,7 @@ def test_competency_credentials(api):
     assert body["results"][0]["matchedBy"] == [{"path": "competency:requires"}]
 
 
-def test_other_occupations_do_not_leak_into_results(api):
+def test_other_codes_exclude_emt(api):
     assert ctids(get_json(api, "/occupations/53-7051/credentials")) == [FORKLIFT]
     assert ctids(get_json(api, "/occupations/43-0000/credentials")) == [LOGISTICS]
 
@@ -102,7 +102,7 @@ def test_other_occupations_do_not_leak_into_results(api):
 # --- Transfer values ------------------------------------------------------------------------
 
 
-def test_transfer_value_from_a_credential_and_for_a_course(api):
+def test_transfer_value_both_directions(api):
     earned = get_json(api, f"/credentials/{FORKLIFT}/transfer-values")["results"]
     assert [(r["ctid"], r["direction"]) for r in earned] == [(TRANSFER_VALUE, "from")]
     assert [c["ctid"] for c in earned[0]["counterparts"]] == [LOGISTICS]
@@ -113,14 +113,14 @@ def test_transfer_value_from_a_credential_and_for_a_course(api):
     assert [c["ctid"] for c in given[0]["counterparts"]] == [FORKLIFT]
 
 
-def test_resource_without_transfer_values_gets_an_empty_page(api):
+def test_transfer_values_empty_page(api):
     assert get_json(api, f"/credentials/{CPR}/transfer-values")["results"] == []
 
 
 # --- Search ---------------------------------------------------------------------------------
 
 
-def test_search_ranks_names_first_and_stems(api):
+def test_search_ranking_and_stemming(api):
     # "operators" matches "Operator" by its stem; the two resources named after
     # forklifts come before those that only mention them in a description.
     body = get_json(api, "/search?q=forklift operators")
@@ -130,7 +130,7 @@ def test_search_ranks_names_first_and_stems(api):
     assert "[Forklift]" in body["results"][0]["snippet"]
 
 
-def test_search_type_filter_uses_the_class_hierarchy(api):
+def test_search_type_filter_subclasses(api):
     everything = set(ctids(get_json(api, "/search?q=forklift")))
     credentials = set(ctids(get_json(api, "/search?q=forklift&type=Credential")))
     assert TRANSFER_VALUE in everything
@@ -149,7 +149,7 @@ def test_search_language_filter(api):
     assert ctids(get_json(api, "/search?q=forklift&language=es")) == []
 
 
-def test_search_without_words_is_a_bad_request(api):
+def test_search_without_words_400(api):
     problem = get_json(api, "/search?q=%20%2B%2B", status=400)
     assert "at least one word" in problem["detail"]
 
@@ -157,7 +157,7 @@ def test_search_without_words_is_a_bad_request(api):
 # --- Paging and formats ----------------------------------------------------------------------
 
 
-def test_pages_follow_next_links_without_overlap(api):
+def test_paging_next_links(api):
     seen: list[str] = []
     url = "/search?q=college&limit=1"
     for _ in range(20):
@@ -181,12 +181,12 @@ def test_pages_follow_next_links_without_overlap(api):
         "/search?q=x&limit=ten",
     ],
 )
-def test_bad_paging_is_a_bad_request(api, url):
+def test_bad_paging_400(api, url):
     problem = get_json(api, url, status=400)
     assert "limit" in problem["detail"] or "offset" in problem["detail"]
 
 
-def test_turtle_answer_is_the_same_graph(api):
+def test_turtle_response_graph(api):
     response = api.get("/occupations/29-2042/credentials", headers={"Accept": "text/turtle"})
     assert response.content_type.startswith("text/turtle")
     triples = [quad.triple for quad in ox.parse(response.data, format=ox.RdfFormat.TURTLE)]
@@ -195,7 +195,7 @@ def test_turtle_answer_is_the_same_graph(api):
     assert ox.Triple(emt, required, ox.NamedNode(RESOURCES + CPR)) in triples
 
 
-def test_csv_answer_has_a_row_per_result(api):
+def test_csv_response_rows(api):
     response = api.get("/occupations/29-0000/credentials?format=csv")
     assert response.content_type.startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -213,13 +213,13 @@ def test_context_is_served(api):
 # --- Errors -----------------------------------------------------------------------------------
 
 
-def test_malformed_occupation_code_is_404_with_the_format(api):
+def test_malformed_code_404(api):
     problem = get_json(api, "/occupations/nurse/credentials", status=404)
     assert "29-1141" in problem["detail"]
     assert "/search?q=nurse" in problem["detail"]
 
 
-def test_unknown_code_is_404_with_nearest_codes(api):
+def test_unknown_code_404_suggestions(api):
     body = get_json(api, "/occupations/29-2049/credentials", 404)
     # The samples load no occupations; the codes their alignments use are suggested.
     assert body["code"] == "29-2049"
@@ -256,7 +256,7 @@ def test_named_queries_are_listed(api):
         (f"/credentials/{FORKLIFT}/transfer-values", f"/queries/transfer-values?ctid={FORKLIFT}"),
     ],
 )
-def test_sparql_on_the_endpoint_gives_the_same_resources(api, answer, query):
+def test_named_sparql_same_results(api, answer, query):
     body = get_json(api, answer)
     assert urlsplit(body["sparql"]).path == urlsplit(query).path
     text = api.get(query).get_data(as_text=True)
@@ -276,7 +276,7 @@ def test_sparql_on_the_endpoint_gives_the_same_resources(api, answer, query):
 # --- Search index upkeep ----------------------------------------------------------------------
 
 
-def test_search_index_follows_publish_and_delete_and_heals_after_restart(vocab_dir, tmp_path):
+def test_search_index_upkeep(vocab_dir, tmp_path):
     settings = Settings(vocab_cache=vocab_dir, base_url="http://registry.test", store=tmp_path)
     registry = Registry(settings)
     registry.load((SAMPLES / "forklift-operator-certification.graph.json").read_bytes(), "f")
@@ -298,7 +298,7 @@ def test_search_index_follows_publish_and_delete_and_heals_after_restart(vocab_d
 # --- OpenAPI ------------------------------------------------------------------------------------
 
 
-def test_openapi_is_valid_and_covers_every_route(api, sample_registry):
+def test_openapi_covers_routes(api, sample_registry):
     from openapi_spec_validator import validate
 
     spec = api.get("/openapi.json").get_json()
@@ -313,7 +313,7 @@ def test_openapi_is_valid_and_covers_every_route(api, sample_registry):
             assert method.lower() in spec["paths"][path], f"{method} {path} is not described"
 
 
-def test_live_server_answers_over_http(sample_registry):
+def test_live_server_query(sample_registry):
     import threading
 
     from werkzeug.serving import make_server

@@ -65,7 +65,7 @@ def get_json(api, url: str, status: int = 200) -> dict:
 
 
 def all_results(api, url: str) -> list[dict]:
-    """Every result of a paged answer, following ``next`` (bounded)."""
+    """Return every result of a paged response, following ``next`` (bounded)."""
     results: list[dict] = []
     separator = "&" if "?" in url else "?"
     for page in range(50):
@@ -76,7 +76,7 @@ def all_results(api, url: str) -> list[dict]:
     raise AssertionError(f"{url} has more than 50 pages")
 
 
-def test_registered_nurses_find_the_iusb_nursing_degree(api):
+def test_nurses_find_iusb_nursing(api):
     results = all_results(api, "/occupations/29-1141/credentials")
     nursing = next(r for r in results if r["ctid"] == IUSB_NURSING)
     assert "ceterms:BachelorDegree" in nursing["@type"]
@@ -85,13 +85,13 @@ def test_registered_nurses_find_the_iusb_nursing_degree(api):
 
 
 @pytest.mark.parametrize("code", ["15-1131", "15-1131.00", "15-0000"])
-def test_wgu_computer_science_comes_back_for_its_occupation_codes(api, code):
+def test_wgu_computer_science_codes(api, code):
     assert WGU_COMPUTER_SCIENCE in {
         r["ctid"] for r in all_results(api, f"/occupations/{code}/credentials")
     }
 
 
-def test_occupation_has_its_soc_and_onet_hierarchy(api):
+def test_occupation_hierarchy(api):
     body = get_json(api, "/occupations/29-1141")
     soc = next(r for r in body["results"] if "Standard Occupational" in r.get("frameworkName", ""))
     assert soc["name"] == "Registered Nurses"
@@ -126,7 +126,7 @@ def test_occupation_skills_from_skill_descriptors(api, real_registry):
     assert match["relation"] == [f"occupationType {rows[0][1].value}"]
 
 
-def test_map_articulation_is_a_transfer_value_for_its_credential(api, real_registry):
+def test_map_articulation_transfer_value(api, real_registry):
     rows = real_registry.queries.run(
         """PREFIX ceterms: <https://purl.org/ctdl/terms/>
         SELECT ?credentialCtid ?courseCtid WHERE {
@@ -154,7 +154,7 @@ def test_map_articulation_is_a_transfer_value_for_its_credential(api, real_regis
     )
 
 
-def test_search_finds_occupations_and_skills_by_title(api):
+def test_search_occupations_and_skills(api):
     body = get_json(api, "/search?q=registered nurses&type=Occupation")
     assert body["results"][0]["name"] == "Registered Nurses"
     skills = get_json(api, "/search?q=cloud security&type=ceasn:Competency")
@@ -162,7 +162,7 @@ def test_search_finds_occupations_and_skills_by_title(api):
     assert all(r["@type"] == ["ceasn:Competency"] for r in skills["results"])
 
 
-def test_unknown_code_suggests_loaded_neighbours(api):
+def test_unknown_code_suggestions(api):
     problem = get_json(api, "/occupations/29-1149/credentials", status=404)
     assert problem["suggestions"][0]["code"] == "29-1141"
     assert "29-1141 (Registered Nurses)" in problem["detail"]
