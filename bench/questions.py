@@ -1,9 +1,10 @@
 """The employer query mix: each question with its HTTP API path and its SPARQL text.
 
 When ``registry.queries`` provides a question's SPARQL text, that text is
-used, so ``/sparql``, pyoxigraph and ``oxigraph serve`` run exactly what the
-HTTP API runs. Otherwise the fallback text below queries the statements described in
-``docs/graph-model.md`` for the same question.
+used, so ``/sparql``, pyoxigraph and ``oxigraph serve`` run the main query of
+the HTTP API's answer. (The API may run more queries for one request, to add
+details.) Otherwise the fallback text below queries the statements described
+in ``docs/graph-model.md`` for the same question.
 """
 
 from __future__ import annotations
