@@ -221,17 +221,35 @@ class Ledger:
         return versions
 
     def mark_applied_many(self, versions: list[Version]) -> None:
-        with self._transaction() as connection:
-            connection.executemany(
-                "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?",
-                [(version.ctid, version.version) for version in versions],
-            )
+        """Mark several versions applied in one commit, flushed lazily as in ``mark_applied``."""
+        with self._lock:
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self._transaction() as connection:
+                    connection.executemany(
+                        "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?",
+                        [(version.ctid, version.version) for version in versions],
+                    )
+            finally:
+                self._connection.execute("PRAGMA synchronous=FULL")
 
     def mark_applied(self, ctid: str, version: int) -> None:
+        """Record that a version reached the store, without waiting for the disk.
+
+        Losing this flag in a power failure is harmless: ``Publisher.recover``
+        applies the version again, and replacing a graph twice gives the same
+        graph. So this commit skips the flush that ``record`` needs (in WAL mode,
+        the next full commit flushes it too).
+        """
         with self._lock:
-            self._connection.execute(
-                "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?", (ctid, version)
-            )
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._connection.execute(
+                    "UPDATE versions SET applied = 1 WHERE ctid = ? AND version = ?",
+                    (ctid, version),
+                )
+            finally:
+                self._connection.execute("PRAGMA synchronous=FULL")
 
     def applied_versions(self) -> dict[str, tuple[int, str]]:
         """Map each document's CTID to its latest applied version and that version's action."""

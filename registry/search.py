@@ -78,6 +78,9 @@ class SearchIndex:
         self._types_of = types_of
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
+            # Derived data: a commit lost in a power failure is redone by sync() at the
+            # next start, so commits need not wait for the disk. WAL keeps the file intact.
+            self._connection.execute("PRAGMA synchronous=NORMAL")
             self._connection.executescript(SCHEMA)
 
     def close(self) -> None:
