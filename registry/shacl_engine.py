@@ -195,7 +195,10 @@ class _InversePath(_Path):
     def values(self, index: DocumentIndex, node: Term) -> set[Term]:
         if isinstance(self.inner, _PredicatePath):
             return index.subjects(self.inner.predicate, node)
-        return {s for s in index.out if node in self.inner.values(index, s)}
+        # Only subjects start a path of one step or more; ``node`` itself may
+        # reach itself by a path of length zero.
+        candidates = set(index.out) | {node}
+        return {c for c in candidates if node in self.inner.values(index, c)}
 
 
 @dataclass
