@@ -60,6 +60,10 @@ API_CONTEXT: dict[str, Any] = {
     "frameworkName": "ceterms:frameworkName",
     "competency": {"@id": "ceterms:targetCompetency", "@type": "@id"},
     "value": "https://schema.org/value",
+    "minValue": "https://schema.org/minValue",
+    "maxValue": "https://schema.org/maxValue",
+    "recommendation": "https://schema.org/description",
+    "colleges": {"@id": "api:colleges"},
     "unit": "ceterms:creditUnitType",
 }
 
@@ -248,7 +252,24 @@ class EmployerQueries:
         rows = self._select(q.transfer_values_query(ctid, limit, offset))
         if not rows and offset == 0 and not self._exists(ctid):
             raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
-        return _page(_group_transfer_values(rows), limit, offset, resource=ctid)
+        page = _page(rows, limit, offset, resource=ctid)
+        page["results"] = self._transfer_value_details(page["results"])
+        return page
+
+    def _transfer_value_details(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        pairs = [(row["profile"], row["direction"]) for row in rows]
+        details = _group_transfer_values(self._select(q.transfer_value_details_query(pairs)))
+        colleges = {(row["profile"], row["direction"]): row["colleges"] for row in rows}
+        results = []
+        for pair in pairs:
+            if pair in details:
+                result = details[pair]
+                if colleges[pair] is not None:
+                    result["colleges"] = colleges[pair]
+                results.append(result)
+        return results
 
     def search(self, text: str, limit: int, offset: int, **filters: Any) -> dict[str, Any]:
         """Full-text search, ranked, with type, occupation, competency and language filters."""
@@ -418,41 +439,47 @@ def _group_occupations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(grouped.values())
 
 
-def _group_transfer_values(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _group_transfer_values(
+    rows: list[dict[str, Any]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Merge detail rows into one result per (profile, direction), keyed by that pair."""
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["profile"], row["direction"])
         item = grouped.setdefault(
             key,
-            _drop_empty(
-                {
-                    "@id": row["profile"],
-                    "@type": "ceterms:TransferValueProfile",
-                    "ctid": row["ctid"],
-                    "name": row["name"],
-                    "direction": row["direction"],
-                    "counterparts": [],
-                    "value": [],
-                }
-            ),
+            {
+                "@id": row["profile"],
+                "@type": "ceterms:TransferValueProfile",
+                "ctid": row["ctid"],
+                "name": row["name"],
+                "direction": row["direction"],
+                "counterparts": [],
+                "value": [],
+            },
         )
-        item.setdefault("counterparts", [])
-        item.setdefault("value", [])
         if row["counterpart"] and all(c["@id"] != row["counterpart"] for c in item["counterparts"]):
-            item["counterparts"].append(
-                _drop_empty(
-                    {
-                        "@id": row["counterpart"],
-                        "ctid": row["counterpartCtid"],
-                        "name": row["counterpartName"],
-                    }
-                )
-            )
-        if row["value"] is not None:
-            credit = _drop_empty({"value": row["value"], "unit": row["unit"]})
-            if credit not in item["value"]:
-                item["value"].append(credit)
-    return list(grouped.values())
+            counterpart = {
+                "@id": row["counterpart"],
+                "ctid": row["counterpartCtid"],
+                "name": row["counterpartName"],
+            }
+            item["counterparts"].append(_drop_empty(counterpart))
+        credit = _drop_empty(
+            {
+                "value": row["value"],
+                "minValue": row["minValue"],
+                "maxValue": row["maxValue"],
+                "unit": row["unit"],
+                "recommendation": row["recommendation"],
+            }
+        )
+        if set(credit) - {"unit", "recommendation"} and credit not in item["value"]:
+            item["value"].append(credit)
+    return {
+        key: _drop_empty(item) | {"counterparts": item["counterparts"], "value": item["value"]}
+        for key, item in grouped.items()
+    }
 
 
 def _distance(code: str, other: str) -> tuple[int, bool, int]:

@@ -348,48 +348,63 @@ ORDER BY ?resource ?relation ?target"""
 
 
 def transfer_values_query(ctid: str, limit: int, offset: int) -> str:
-    """Transfer value profiles whose source (``from``) or target (``for``) is this resource."""
+    """A page of the transfer value profiles whose source (``from``) or target (``for``) is
+    the resource with this CTID; those that more colleges award come first."""
     return f"""{PREFIXES}
-SELECT ?profile ?ctid ?name ?direction ?counterpart ?counterpartCtid ?counterpartName
-       ?value ?unit WHERE {{
+SELECT ?profile ?direction (MAX(?weight_) AS ?colleges) WHERE {{
+  {resource_by_ctid(ctid)}
   {{
-    SELECT DISTINCT ?profile ?direction WHERE {{
-      {resource_by_ctid(ctid)}
-      {{
-        ?profile ceterms:transferValueFrom ?resource .
-        BIND("from" AS ?direction)
-      }} UNION {{
-        ?profile ceterms:transferValueFor ?resource .
-        BIND("for" AS ?direction)
-      }}
-    }}
-    ORDER BY ?profile ?direction
-    LIMIT {limit + 1} OFFSET {offset}
+    ?profile ceterms:transferValueFrom ?resource .
+    BIND("from" AS ?direction)
+  }} UNION {{
+    ?profile ceterms:transferValueFor ?resource .
+    BIND("for" AS ?direction)
   }}
+  OPTIONAL {{ ?profile ceterms:applicability/ceterms:weight ?weight_ }}
+}}
+GROUP BY ?profile ?direction
+ORDER BY DESC(?colleges) ?profile
+LIMIT {limit + 1} OFFSET {offset}"""
+
+
+def transfer_value_details_query(profiles: Iterable[tuple[str, str]]) -> str:
+    """The name, credit and other end of each ``(profile IRI, direction)`` pair."""
+    values = " ".join(f"({iri(profile)} {literal(direction)})" for profile, direction in profiles)
+    return f"""{PREFIXES}
+SELECT ?profile ?direction ?ctid ?name ?counterpart ?counterpartCtid ?counterpartName
+       ?value ?minValue ?maxValue ?unit ?recommendation WHERE {{
+  VALUES (?profile ?direction) {{ {values} }}
   ?profile ceterms:ctid ?ctid .
   OPTIONAL {{ ?profile ceterms:name ?name }}
   OPTIONAL {{
-    ?profile ?counterpartLink ?counterpart .
-    FILTER(
-      (?direction = "from" && ?counterpartLink = ceterms:transferValueFor)
-      || (?direction = "for" && ?counterpartLink = ceterms:transferValueFrom)
-    )
-    OPTIONAL {{ ?counterpart ceterms:ctid ?counterpartCtid }}
-    OPTIONAL {{ ?counterpart ceterms:name ?counterpartName }}
+    ?profile ceterms:transferValueFor ?target .
+    FILTER(?direction = "from")
+    OPTIONAL {{ ?target ceterms:ctid ?targetCtid }}
+    OPTIONAL {{ ?target ceterms:name ?targetName }}
   }}
   OPTIONAL {{
+    ?profile ceterms:transferValueFrom ?source .
+    FILTER(?direction = "for")
+    OPTIONAL {{ ?source ceterms:ctid ?sourceCtid }}
+    OPTIONAL {{ ?source ceterms:name ?sourceName }}
+  }}
+  BIND(COALESCE(?target, ?source) AS ?counterpart)
+  BIND(COALESCE(?targetCtid, ?sourceCtid) AS ?counterpartCtid)
+  BIND(COALESCE(?targetName, ?sourceName) AS ?counterpartName)
+  OPTIONAL {{
     ?profile ceterms:transferValue ?valueProfile .
-    OPTIONAL {{ ?valueProfile schema:value ?singleValue }}
+    OPTIONAL {{ ?valueProfile schema:value ?value }}
     OPTIONAL {{ ?valueProfile schema:minValue ?minValue }}
     OPTIONAL {{ ?valueProfile schema:maxValue ?maxValue }}
-    BIND(COALESCE(?singleValue, CONCAT(STR(?minValue), "-", STR(?maxValue))) AS ?value)
-    OPTIONAL {{ ?valueProfile ceterms:creditUnitType ?unitAlignment }}
-    OPTIONAL {{ ?unitAlignment ceterms:targetNodeName ?unitName }}
-    OPTIONAL {{ ?unitAlignment ceterms:targetNode ?unitNode }}
-    BIND(COALESCE(?unitName, STR(?unitNode)) AS ?unit)
+    OPTIONAL {{ ?valueProfile schema:description ?recommendation }}
+    OPTIONAL {{
+      ?valueProfile ceterms:creditUnitType ?unitAlignment .
+      OPTIONAL {{ ?unitAlignment ceterms:targetNodeName ?unitName }}
+      OPTIONAL {{ ?unitAlignment ceterms:targetNode ?unitNode }}
+    }}
   }}
-}}
-ORDER BY ?profile ?counterpart"""
+  BIND(COALESCE(?unitName, STR(?unitNode)) AS ?unit)
+}}"""
 
 
 def codes_in_use_query() -> str:

@@ -195,6 +195,14 @@ def test_turtle_response_graph(api):
     assert ox.Triple(emt, required, ox.NamedNode(RESOURCES + CPR)) in triples
 
 
+def test_csv_keeps_credit_values(api):
+    response = api.get(f"/credentials/{FORKLIFT}/transfer-values?format=csv")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["ctid"] for row in rows] == [TRANSFER_VALUE]
+    assert rows[0]["value"] == "1 Semester Hour"
+    assert LOGISTICS in rows[0]["counterparts"]
+
+
 def test_csv_response_rows(api):
     response = api.get("/occupations/29-0000/credentials?format=csv")
     assert response.content_type.startswith("text/csv")

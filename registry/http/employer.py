@@ -188,14 +188,20 @@ def _csv(results: list[dict[str, Any]]) -> bytes:
 
 
 def _cell(value: Any) -> str:
+    """A CSV cell: lists joined with ``; ``, and for an object the fields that name it
+    (path, code, competency, CTID, name) or else all its plain fields (value, unit)."""
     if value is None:
         return ""
     if isinstance(value, list):
         return "; ".join(_cell(item) for item in value)
     if isinstance(value, dict):
-        parts = [
-            str(v) for k, v in value.items() if k in ("path", "code", "competency", "ctid", "name")
+        naming = [
+            str(value[k]) for k in ("path", "code", "competency", "ctid", "name") if k in value
         ]
-        parts = parts or [str(value.get("@id", ""))]
-        return " ".join(parts) if len(parts) > 1 else parts[0]
+        plain = [
+            str(v)
+            for k, v in value.items()
+            if not k.startswith("@") and not isinstance(v, (list, dict))
+        ]
+        return " ".join(naming or plain or [str(value.get("@id", ""))])
     return str(value)
