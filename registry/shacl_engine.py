@@ -7,11 +7,11 @@ needs it. No rdflib graph of the data is built and pyshacl does not
 run, which is what made validation slow (rdflib's stores and pyshacl's
 per-call set-up of every constraint, see docs/benchmarks.md).
 
-The results are meant to equal pyshacl 0.40's for the same data graph, run
-with ``inference="none"``, ``advanced=True`` and ``allow_warnings=True``:
-the same focus nodes, paths, values, source shapes, severities and messages,
-including pyshacl's choices where SHACL leaves room (``rdf:type rdfs:Resource``
-never breaks sh:closed, for instance). The tests in
+The results are meant to equal those of pyshacl 0.40 for the same data graph,
+run with ``inference="none"``, ``advanced=True`` and ``allow_warnings=True``.
+That means the same focus nodes, paths, values, source shapes, severities and
+messages. Where SHACL leaves room, the engine follows pyshacl's choices: for
+instance, ``rdf:type rdfs:Resource`` never breaks sh:closed. The tests in
 ``tests/test_validation_engine*.py`` compare both on real documents.
 
 Supported (SHACL 1.0, W3C Recommendation 2017, sections 2 to 4, and SHACL
@@ -195,8 +195,8 @@ class _InversePath(_Path):
     def values(self, index: DocumentIndex, node: Term) -> set[Term]:
         if isinstance(self.inner, _PredicatePath):
             return index.subjects(self.inner.predicate, node)
-        # Only subjects start a path of one step or more; ``node`` itself may
-        # reach itself by a path of length zero.
+        # Only subjects start a path of one step or more. ``node`` itself
+        # can also reach itself, by a path of length zero.
         candidates = set(index.out) | {node}
         return {c for c in candidates if node in self.inner.values(index, c)}
 
@@ -918,11 +918,11 @@ class _Targets:
         return found
 
 
-def _present(wanted: frozenset[Term], used: dict[Term, Any]) -> list[Term]:
-    """Return the members of ``wanted`` that are keys of ``used``, looping over the smaller."""
-    if len(wanted) <= len(used):
-        return [key for key in wanted if key in used]
-    return [key for key in used if key in wanted]
+def _present(targets: frozenset[Term], used: dict[Term, Any]) -> list[Term]:
+    """Return the members of ``targets`` that are keys of ``used``, looping over the smaller."""
+    if len(targets) <= len(used):
+        return [key for key in targets if key in used]
+    return [key for key in used if key in targets]
 
 
 def _with_prefixes(graph: Graph, target: Node, select: str) -> str:
