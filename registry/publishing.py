@@ -13,6 +13,7 @@ A publish goes through these steps:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import threading
@@ -34,6 +35,7 @@ from registry.errors import (
 )
 from registry.ingest import CETERMS, RDF_TYPE, Document
 from registry.ledger import Ledger, Version
+from registry.queries import compact
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ class Publisher:
     def validate_document(self, document: Document) -> tuple[Document, Any]:
         """Validate a parsed document against the shapes and what it references in the store."""
         _check_single_document(document)
+        _check_main_type(document, self.registry.classes)
         return document, self.registry.validator.validate(document, self._referenced(document))
 
     def publish(
@@ -319,6 +322,34 @@ class Publisher:
         if primary is not None:
             statements += self.registry.store.links_to(iris, primary)
         return statements
+
+
+def _check_main_type(document: Document, hierarchy: Any) -> None:
+    """Reject a document whose main resource has no CTDL class as its type.
+
+    The minimum data policy is written per class, so a resource of an unknown
+    class (a misspelled ``@type``) would otherwise pass with no check at all.
+    """
+    types = [
+        compact(triple.object.value)
+        for triple in document.triples
+        if triple.subject.value == document.primary
+        and triple.predicate.value == RDF_TYPE
+        and isinstance(triple.object, ox.NamedNode)
+    ]
+    if any(name in hierarchy.classes for name in types):
+        return
+    known = sorted(hierarchy.classes)
+    hints = [close for name in types for close in difflib.get_close_matches(name, known, n=1)]
+    suggestion = f"; did you mean {' or '.join(hints)}?" if hints else ""
+    shown = ", ".join(types) if types else "no @type"
+    raise InvalidDocument(
+        f"the main resource {document.ctid} has {shown}, which is not a CTDL class, so the "
+        f"minimum data policy cannot be checked{suggestion} Give it the CTDL class it is "
+        "(e.g. ceterms:Certificate, ceasn:CompetencyFramework).",
+        field="@type",
+        value=types,
+    )
 
 
 def _check_single_document(document: Document) -> None:

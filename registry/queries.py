@@ -34,6 +34,7 @@ ESCO_ESSENTIAL = "http://data.europa.eu/esco/model#relatedEssentialSkill"
 ESCO_OPTIONAL = "http://data.europa.eu/esco/model#relatedOptionalSkill"
 CTDL_SCHEMA_URL = "https://credreg.net/ctdl/schema/encoding/json"
 CTDLASN_SCHEMA_URL = "https://credreg.net/ctdlasn/schema/encoding/json"
+QDATA_SCHEMA_URL = "https://credreg.net/qdata/schema/encoding/json"
 
 PREFIXES = f"""PREFIX ceterms: <{CETERMS}>
 PREFIX ceasn: <{CEASN}>
@@ -488,8 +489,11 @@ class ClassHierarchy:
     def __init__(self, encodings: Iterable[dict[str, Any]]) -> None:
         self._children: dict[str, set[str]] = {}
         self._parents: dict[str, set[str]] = {}
+        self.classes: set[str] = set()
         for encoding in encodings:
             for node in encoding.get("@graph", []):
+                if "rdfs:Class" in _as_list(node.get("@type")):
+                    self.classes.add(node["@id"])
                 for parent in _as_list(node.get("rdfs:subClassOf")):
                     self._children.setdefault(parent, set()).add(node["@id"])
                     self._parents.setdefault(node["@id"], set()).add(parent)
@@ -523,7 +527,8 @@ class ClassHierarchy:
 
 def schema_encodings(cache: Any) -> list[dict[str, Any]]:
     """The pinned CTDL and CTDL-ASN schema encodings, as JSON."""
-    return [cache.load_json(CTDL_SCHEMA_URL), cache.load_json(CTDLASN_SCHEMA_URL)]
+    urls = (CTDL_SCHEMA_URL, CTDLASN_SCHEMA_URL, QDATA_SCHEMA_URL)
+    return [cache.load_json(url) for url in urls]
 
 
 def compact(iri: str) -> str:

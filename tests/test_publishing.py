@@ -433,3 +433,15 @@ def test_batched_load_replaces_and_keeps_repeats_in_order(registry):
     stored = registry.store.document_triples(original.ctid)
     assert canonical(stored) == canonical(original.triples)
     assert [v.version for v in registry.ledger.versions(original.ctid)] == [1, 2, 3]
+
+
+def test_misspelled_main_type_rejected(client, alder_key):
+    """A misspelled class would escape every class-specific rule, so it is an error."""
+    body = _emt()
+    body["@graph"][0]["@type"] = "ceterms:Certifcate"
+    del body["@graph"][0]["ceterms:name"]
+    response = _post(client, ALDER, body, alder_key, query_string={"dry_run": "true"})
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["field"] == "@type"
+    assert "did you mean ceterms:Certificate?" in problem["detail"]
