@@ -35,7 +35,13 @@ class CtdlLoader(Loader):
         source = str(path)
         suffix = path.suffix.lower()
         if suffix not in self.suffixes:
-            yield Outcome(source, skipped=f"{suffix or 'no suffix'} files are not CTDL documents")
+            reason = f"{suffix or 'no suffix'} files are not CTDL documents"
+            if suffix in (".csv", ".xlsx"):
+                reason += (
+                    "; load tabular sources with --format soc, onet, esco, case, osmt or cpl "
+                    "(see `registry load --help`)"
+                )
+            yield Outcome(source, skipped=reason)
             return
         try:
             data = path.read_bytes()

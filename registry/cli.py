@@ -56,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load CTDL files or folders into the store")
     load.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
-    load.add_argument("--format", default="ctdl", help="input format (default: ctdl)")
+    load.add_argument(
+        "--format",
+        default="ctdl",
+        help="input format: ctdl (default; JSON-LD, envelopes, Turtle), soc (BLS SOC 2018 CSV), "
+        "onet (O*NET-SOC 2019 CSV), esco (ESCO CSV folder [+ crosswalk CSV]), case (CASE "
+        "JSON or OpenSALT CSV), osmt (OSMT skill JSON), cpl (MAP articulations CSV)",
+    )
     load.add_argument("--quiet", action="store_true", help="print only failures and the summary")
     load.add_argument(
         "--no-validate",
@@ -362,6 +368,10 @@ def _publish(args: argparse.Namespace, settings: Settings) -> int:
     endpoint = f"{url}/resources/organizations/{args.org}/documents"
     failed = 0
     for path in _files(args.paths):
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            failed += 1
+            continue
         media_type = "text/turtle" if path.suffix.lower() == ".ttl" else "application/ld+json"
         try:
             response = requests.post(
@@ -417,10 +427,15 @@ def _print_response(label: str, response: Any) -> None:
         version = body.get("version", {}).get("version", "-")
         print(f"{body.get('status', 'ok'):<9} {label} -> {body.get('ctid')} (version {version})")
         return
-    print(f"FAILED  {label}: HTTP {response.status_code}: {body.get('detail')}")
+    detail = str(body.get("detail", "")).replace(
+        "; fix each entry in 'errors' and publish again", "; fix these and publish again:"
+    )
+    print(f"FAILED  {label}: HTTP {response.status_code}: {detail}")
     for error in body.get("errors", []):
         if error.get("severity") == "Violation":
             print(f"          {error.get('path') or error.get('focus')}: {error.get('message')}")
+    for warning in body.get("warnings", []):
+        print(f"          parse warning at {warning.get('key')}: {warning.get('message')}")
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:

@@ -161,6 +161,9 @@ class Publisher:
                 "policy; fix each entry in 'errors' and publish again",
                 ctid=document.ctid,
                 errors=report_to_dict(document, report)["results"],
+                # What the parser dropped or repaired often explains a violation: an
+                # invalid IRI is not stored, so the shape reports the property as missing.
+                warnings=[warning.to_dict() for warning in document.warnings],
             )
             error.report = report
             raise error
