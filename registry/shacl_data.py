@@ -98,6 +98,10 @@ def rdflib_term(term: Term) -> Node:
 class DocumentIndex:
     """One document's triples, indexed for the shapes: subject -> predicate -> objects.
 
+    NOTE: rdflib, and so pyshacl, merges typed literals with the same value
+    ("01" and "1" as xsd:integer); here they stay two values, which could
+    change a sh:maxCount or sh:in result. No real document has shown it.
+
     The reverse index (object -> predicate -> subjects), the index by
     predicate and the index of instances are built on first use, because
     most documents need the reverse index for no shape.
