@@ -8,6 +8,7 @@ the Flask views only pick the format and the URL of the next page.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections import defaultdict
 from typing import Any
@@ -35,7 +36,7 @@ API_CONTEXT: dict[str, Any] = {
     "sparql": {"@id": "api:sparqlQuery", "@type": "@id"},
     "occupation": {"@id": "api:occupation"},
     "level": {"@id": "api:level"},
-    "covers": {"@id": "api:coversCodesStartingWith"},
+    "covers": {"@id": "api:coversCode", "@container": "@set"},
     "total": {"@id": "api:total"},
     "query": {"@id": "api:query"},
     "matchedBy": {"@id": "api:matchedBy"},
@@ -117,7 +118,7 @@ class EmployerQueries:
         code = self._parse_code(code_text)
         rows = self._select(q.occupation_query(code))
         if not rows:
-            raise self._unknown_code(code)
+            raise self._no_occupation(code)
         occupations = _group_occupations(rows)
         hierarchy = self._hierarchy([item["@id"] for item in occupations])
         for item in occupations:
@@ -147,13 +148,13 @@ class EmployerQueries:
             )
             for row in rows
         ]
-        return _page(results, limit, offset, occupation=_code_summary(code))
+        return _page(results, limit, offset, occupation=_code_summary(code, codes))
 
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
         code, codes = self._known_code(code_text)
         sparql = q.occupation_credentials_query(codes, self.learning_types, limit, offset)
-        page = _page(self._select(sparql), limit, offset, occupation=_code_summary(code))
+        page = _page(self._select(sparql), limit, offset, occupation=_code_summary(code, codes))
         page["results"] = self._describe(page["results"])
         return page
 
@@ -202,6 +203,19 @@ class EmployerQueries:
         if not codes:
             raise self._unknown_code(code)
         return code, codes
+
+    def _no_occupation(self, code: OccupationCode) -> NotFound:
+        """A 404 for a code no occupation document has; say where resources use it."""
+        covered = self.covered_codes(code)
+        if not covered:
+            return self._unknown_code(code)
+        return NotFound(
+            f"no occupation document has the code {code.code}, but alignments in the "
+            f"registry use it ({', '.join(covered[:5])}); see /occupations/{code.code}/"
+            f"credentials and /occupations/{code.code}/competencies",
+            code=code.code,
+            covers=covered,
+        )
 
     def _unknown_code(self, code: OccupationCode) -> NotFound:
         """A 404 naming the nearest codes the store knows, by shared prefix and distance."""
@@ -283,13 +297,25 @@ class EmployerQueries:
         return page
 
     def _type_filter(self, name: str | None) -> list[str] | None:
-        """The class a search asks for and its subclasses, as compact names."""
+        """The CTDL class a search is limited to (the index also records superclasses).
+
+        ``Certificate``, ``ceterms:Certificate``, the full IRI and any letter case
+        name the same class; an unknown name is a 400 with the nearest classes.
+        """
         if not name:
             return None
-        short = compact(name) if "://" in name else name
-        if ":" not in short:
-            short = f"ceterms:{short}"
-        return sorted(self.classes.descendants(short))
+        short = compact(name.strip()) if "://" in name else name.strip()
+        by_lower = {known.lower(): known for known in self.classes.classes}
+        for candidate in (short, f"ceterms:{short}", f"ceasn:{short}"):
+            if candidate.lower() in by_lower:
+                return [by_lower[candidate.lower()]]
+        close = difflib.get_close_matches(short, sorted(self.classes.classes), n=3, cutoff=0.6)
+        raise InvalidRequest(
+            f"type {name!r} is not a CTDL class; use a class name such as Credential, "
+            f"Certification, Occupation or ceasn:Competency"
+            + (f" (nearest: {', '.join(close)})" if close else ""),
+            type=name,
+        )
 
     def _scope(self, occupation: str | None, competency: str | None) -> set[str] | None:
         """The IRIs a search is limited to by its occupation and competency filters."""
@@ -399,8 +425,8 @@ def _page(results: list[dict[str, Any]], limit: int, offset: int, **about: Any) 
     return page
 
 
-def _code_summary(code: OccupationCode) -> dict[str, str]:
-    return {"code": code.code, "level": code.level, "covers": code.prefix}
+def _code_summary(code: OccupationCode, codes: list[str]) -> dict[str, Any]:
+    return {"code": code.code, "level": code.level, "covers": codes}
 
 
 def _preparing_result(row: dict[str, Any]) -> dict[str, Any]:

@@ -78,7 +78,7 @@ class OccupationCode:
     def parse(cls, text: str) -> OccupationCode:
         code = text.strip()
         if ONET_CODE.fullmatch(code):
-            return cls(code, "O*NET-SOC occupation", code)
+            return cls(code, "O*NET-SOC occupation code", code)
         if not SOC_CODE.fullmatch(code):
             raise NotFound(
                 f"{text!r} is not an occupation code; use a SOC 2018 code such as 29-1141 or "
@@ -87,12 +87,12 @@ class OccupationCode:
                 code=text,
             )
         if code.endswith("0000"):
-            return cls(code, "SOC major group", code[:3])
+            return cls(code, "major group code", code[:3])
         if code.endswith("000"):
-            return cls(code, "SOC minor group", code[:4])
+            return cls(code, "minor group code", code[:4])
         if code.endswith("0"):
-            return cls(code, "SOC broad occupation", code[:6])
-        return cls(code, "SOC detailed occupation", code)
+            return cls(code, "broad occupation code", code[:6])
+        return cls(code, "detailed occupation code", code)
 
     def covers(self, other: str) -> bool:
         """Tell whether a code in the data falls under this one."""

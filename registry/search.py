@@ -44,6 +44,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 
+# How much a class's text counts, so that a credential named "Nursing" ranks
+# above the many transfer values and courses that mention nursing. The first
+# class in this list that a resource has wins; others count 1.
+BOOSTS = (
+    ("ceterms:Credential", 2.0),
+    ("ceterms:LearningProgram", 1.5),
+    ("ceterms:AssessmentProfile", 1.3),
+    ("ceterms:TransferValueProfile", 0.5),
+)
+# Bump when the tables change; an index built by another version is rebuilt.
+INDEX_VERSION = 2
+OCCUPATION_TYPE = CETERMS + "occupationType"
+CODED_NOTATION = CETERMS + "codedNotation"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     rowid INTEGER PRIMARY KEY,
@@ -52,6 +66,8 @@ CREATE TABLE IF NOT EXISTS entries (
     ctid TEXT NOT NULL,
     classes TEXT NOT NULL,
     types TEXT NOT NULL,
+    code TEXT,
+    boost REAL NOT NULL,
     language TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_document ON entries (document);
@@ -81,6 +97,12 @@ class SearchIndex:
             # Derived data: a commit lost in a power failure is redone by sync() at the
             # next start, so commits need not wait for the disk. WAL keeps the file intact.
             self._connection.execute("PRAGMA synchronous=NORMAL")
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != INDEX_VERSION:
+                # Derived data: drop it, and sync() fills it again from the store.
+                for table in ("entries", "texts", "indexed"):
+                    self._connection.execute(f"DROP TABLE IF EXISTS {table}")
+                self._connection.execute(f"PRAGMA user_version={INDEX_VERSION}")
             self._connection.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -108,11 +130,11 @@ class SearchIndex:
 
     def _write(self, document: str, version: int, entries: list[tuple[Any, ...]]) -> None:
         self._delete(document)
-        for iri, ctid, classes, types, language, columns in entries:
+        for iri, ctid, classes, types, code, boost, language, columns in entries:
             cursor = self._connection.execute(
-                "INSERT INTO entries (document, iri, ctid, classes, types, language)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (document, iri, ctid, classes, types, language),
+                "INSERT INTO entries (document, iri, ctid, classes, types, code, boost, language)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (document, iri, ctid, classes, types, code, boost, language),
             )
             self._connection.execute(
                 "INSERT INTO texts (rowid, name, text, keywords, description)"
@@ -172,19 +194,24 @@ class SearchIndex:
             log.info("search index: re-indexed %d documents", len(stale))
         return len(stale)
 
-    def _entries(
-        self, triples: Iterable[ox.Triple]
-    ) -> Iterable[tuple[str, str, str, str, str, dict[str, str]]]:
-        """One entry per resource with a CTID and per language of its text."""
+    def _entries(self, triples: Iterable[ox.Triple]) -> Iterable[tuple[Any, ...]]:
+        """Yield one entry per resource with a CTID and per language of its text."""
         ctids: dict[str, str] = {}
         classes: dict[str, set[str]] = defaultdict(set)
         types: dict[str, set[str]] = defaultdict(set)
+        alignments: dict[str, list[str]] = defaultdict(list)
+        notations: dict[str, str] = {}
         texts: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         column_of = {iri: column for column, iris in COLUMNS.items() for iri in iris}
         for triple in triples:
+            subject, predicate = str(triple.subject), triple.predicate.value
+            if predicate == CODED_NOTATION:
+                notations[subject] = triple.object.value
+            elif predicate == OCCUPATION_TYPE:
+                alignments[subject].append(str(triple.object))
             if not isinstance(triple.subject, ox.NamedNode):
                 continue
-            subject, predicate = triple.subject.value, triple.predicate.value
+            subject = triple.subject.value
             if predicate == CTID:
                 ctids[subject] = triple.object.value
             elif predicate == RDF_TYPE:
@@ -194,11 +221,15 @@ class SearchIndex:
                 language = (triple.object.language or "").lower()
                 texts[(subject, language)][column_of[predicate]].append(triple.object.value)
         for (subject, language), columns in texts.items():
-            if subject in ctids:
-                joined = {column: "\n".join(columns.get(column, [])) for column in COLUMNS}
-                type_list = f" {' '.join(sorted(types[subject]))} "
-                asserted = " ".join(sorted(classes[subject]))
-                yield subject, ctids[subject], asserted, type_list, language, joined
+            if subject not in ctids:
+                continue
+            joined = {column: "\n".join(columns.get(column, [])) for column in COLUMNS}
+            type_list = f" {' '.join(sorted(types[subject]))} "
+            asserted = " ".join(sorted(classes[subject]))
+            codes = sorted(notations[a] for a in alignments[f"<{subject}>"] if a in notations)
+            code = codes[0] if "ceterms:Occupation" in classes[subject] and codes else None
+            boost = next((b for name, b in BOOSTS if name in types[subject]), 1.0)
+            yield subject, ctids[subject], asserted, type_list, code, boost, language, joined
 
     # Reading
 
@@ -223,8 +254,8 @@ class SearchIndex:
             " highlight(texts, 0, '', '') AS name FROM texts WHERE texts MATCH ?)"
         )
         query = (
-            f"{hits_sql} SELECT e.iri, e.ctid, e.classes, e.language, h.name, h.snippet,"
-            f" MIN(h.score) AS score FROM hits h JOIN entries e ON e.rowid = h.rowid"
+            f"{hits_sql} SELECT e.iri, e.ctid, e.classes, e.code, e.language, h.name, h.snippet,"
+            f" MIN(h.score * e.boost) AS score FROM hits h JOIN entries e ON e.rowid = h.rowid"
             f" {conditions} GROUP BY e.iri ORDER BY score, e.iri LIMIT ? OFFSET ?"
         )
         count = (
@@ -278,11 +309,12 @@ def _compact(iri: str) -> str:
 
 
 def _hit(row: tuple[Any, ...]) -> dict[str, Any]:
-    iri, ctid, classes, language, name, snippet, score = row
+    iri, ctid, classes, code, language, name, snippet, score = row
     hit = {
         "@id": iri,
         "@type": classes.split(),
         "ctid": ctid,
+        "code": code,
         "name": name.split("\n")[0] if name else None,
         "language": language or None,
         "snippet": snippet,

@@ -121,13 +121,15 @@ def test_transfer_values_empty_page(api):
 
 
 def test_search_ranking_and_stemming(api):
-    # "operators" matches "Operator" by its stem; the two resources named after
-    # forklifts come before those that only mention them in a description.
+    # "operators" matches "Operator" by its stem. The credential named after
+    # forklifts comes first, and credentials rank above the transfer value
+    # record that also has forklifts in its name.
     body = get_json(api, "/search?q=forklift operators")
-    assert set(ctids(body)[:2]) == {FORKLIFT, TRANSFER_VALUE}
-    assert all("forklift" in r["name"].lower() for r in body["results"][:2])
-    assert body["total"] == len(body["results"])
+    found = ctids(body)
+    assert found[0] == FORKLIFT
     assert "[Forklift]" in body["results"][0]["snippet"]
+    assert found.index(TRANSFER_VALUE) > found.index(FORKLIFT)
+    assert body["total"] == len(body["results"])
 
 
 def test_search_type_filter_subclasses(api):
@@ -339,3 +341,21 @@ def test_live_server_query(sample_registry):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def test_search_type_names(api):
+    for name in (
+        "Credential",
+        "credential",
+        "ceterms:Credential",
+        "https://purl.org/ctdl/terms/Credential",
+    ):
+        assert FORKLIFT in ctids(get_json(api, f"/search?q=forklift&type={name}"))
+    problem = get_json(api, "/search?q=forklift&type=Certifcate", status=400)
+    assert "ceterms:Certificate" in problem["detail"]
+
+
+def test_answer_lists_covered_codes(api):
+    body = get_json(api, "/occupations/29-2040/credentials")
+    assert body["occupation"]["covers"] == ["29-2042"]
+    assert body["occupation"]["level"] == "broad occupation code"
