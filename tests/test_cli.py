@@ -79,7 +79,7 @@ def test_load_real_data_without_validation(env, tmp_path, capsys):
 
 def test_load_validates_by_default(env, tmp_path, capsys):
     """With validation, exactly the documents known to break the policy are refused."""
-    from tests.test_validation import EXPECTED_VIOLATIONS
+    from test_validation import EXPECTED_VIOLATIONS
 
     require_shared()
     folders = [CTDL / "graphs", CTDL / "resources", CTDL / "envelopes"]

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
+from conftest import SAMPLES
 
 from registry.config import Settings
 from registry.http import create_app
 from registry.service import Registry
-from tests.conftest import SAMPLES
 
 EMT = "ce-deaf8c7f-4706-4bd5-be88-63e40e5296c9"
 CPR = "ce-44734b76-76c2-4a00-8bb4-06d34170c52a"

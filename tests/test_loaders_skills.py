@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import SHARED_DATA
 
 from loaders.base import Outcome
 from loaders.case import CaseLoader
@@ -24,7 +25,6 @@ from registry.config import Settings
 from registry.ctid import derived_ctid
 from registry.ingest import Document
 from registry.service import Registry
-from tests.conftest import SHARED_DATA
 
 CASE = SHARED_DATA / "case"
 OSMT = SHARED_DATA / "osmt"
