@@ -153,7 +153,9 @@ class EmployerQueries:
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
         code, codes = self._known_code(code_text)
-        sparql = q.occupation_credentials_query(codes, self.learning_types, limit, offset)
+        sparql = q.occupation_credentials_query(
+            codes, self.competencies_of(codes), self.learning_types, limit, offset
+        )
         page = _page(self._select(sparql), limit, offset, occupation=_code_summary(code, codes))
         page["results"] = self._describe(page["results"])
         return page
@@ -252,10 +254,11 @@ class EmployerQueries:
 
     def competency_credentials(self, ctid: str, limit: int, offset: int) -> dict[str, Any]:
         ctid = path_ctid(ctid)
-        sparql = q.competency_credentials_query(ctid, self.learning_types, limit, offset)
-        rows = self._select(sparql)
-        if not rows and offset == 0 and not self._exists(ctid):
+        competencies = self.resources_with_ctid(ctid)
+        if not competencies:
             raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
+        sparql = q.competency_credentials_query(competencies, self.learning_types, limit, offset)
+        rows = self._select(sparql)
         page = _page(rows, limit, offset, competency=ctid)
         page["results"] = self._describe(page["results"])
         return page
@@ -330,12 +333,9 @@ class EmployerQueries:
     def _occupation_scope(self, code_text: str) -> set[str]:
         _, codes = self._known_code(code_text)
         limit = self.runner.max_results - 1
-        iris = {
-            row["resource"]
-            for row in self._select(
-                q.occupation_credentials_query(codes, self.learning_types, limit, 0)
-            )
-        }
+        competencies = self.competencies_of(codes)
+        sparql = q.occupation_credentials_query(codes, competencies, self.learning_types, limit, 0)
+        iris = {row["resource"] for row in self._select(sparql)}
         iris |= {
             row["competency"]
             for row in self._select(q.occupation_competencies_query(codes, limit, 0))
@@ -343,10 +343,21 @@ class EmployerQueries:
         return iris
 
     def _competency_scope(self, ctid_text: str) -> set[str]:
-        ctid = path_ctid(ctid_text)
+        competencies = self.resources_with_ctid(path_ctid(ctid_text))
+        if not competencies:
+            return set()
         limit = self.runner.max_results - 1
-        rows = self._select(q.competency_credentials_query(ctid, self.learning_types, limit, 0))
-        return {row["resource"] for row in rows}
+        sparql = q.competency_credentials_query(competencies, self.learning_types, limit, 0)
+        return {row["resource"] for row in self._select(sparql)}
+
+    def competencies_of(self, codes: list[str]) -> list[str]:
+        """The IRIs of the competencies of the occupations with these codes."""
+        rows = self._select(q.occupation_competency_iris_query(codes))
+        return sorted(row["competency"] for row in rows)
+
+    def resources_with_ctid(self, ctid: str) -> list[str]:
+        rows = self._select(q.resources_with_ctid_query(ctid))
+        return [row["resource"] for row in rows]
 
     def _exists(self, ctid: str) -> bool:
         return self.runner.run(f"{q.PREFIXES}ASK {{ {q.resource_by_ctid(ctid)} }}").boolean
@@ -534,6 +545,14 @@ def _drop_empty(item: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in item.items() if value not in (None, "")}
 
 
+def _occupation_credentials_sparql(
+    api: EmployerQueries, params: dict[str, str], limit: int, offset: int
+) -> str:
+    codes = api.covered_codes(OccupationCode.parse(params["code"]))
+    competencies = api.competencies_of(codes)
+    return q.occupation_credentials_query(codes, competencies, api.learning_types, limit, offset)
+
+
 def _search_sparql(api: EmployerQueries, params: dict[str, str], limit: int, offset: int) -> str:
     types = api._type_filter(params.get("type")) or []
     expanded = [f"<{_expand(name)}>" for name in types]
@@ -574,12 +593,7 @@ NAMED_QUERIES: dict[str, q.NamedQuery] = {
             "occupations a code covers, directly or through competencies.",
             "/occupations/{code}/credentials",
             {"code": "SOC 2018 or O*NET-SOC code", "limit": "page size", "offset": "start"},
-            lambda api, p, limit, offset: q.occupation_credentials_query(
-                api.covered_codes(OccupationCode.parse(p["code"])),
-                api.learning_types,
-                limit,
-                offset,
-            ),
+            lambda api, p, limit, offset: _occupation_credentials_sparql(api, p, limit, offset),
             {"code": "29-1141"},
         ),
         q.NamedQuery(
@@ -588,7 +602,7 @@ NAMED_QUERIES: dict[str, q.NamedQuery] = {
             "/competencies/{ctid}/credentials",
             {"ctid": "the competency's CTID", "limit": "page size", "offset": "start"},
             lambda api, p, limit, offset: q.competency_credentials_query(
-                path_ctid(p["ctid"]), api.learning_types, limit, offset
+                api.resources_with_ctid(path_ctid(p["ctid"])), api.learning_types, limit, offset
             ),
         ),
         q.NamedQuery(

@@ -220,9 +220,20 @@ ORDER BY ?competency
 LIMIT {limit + 1} OFFSET {offset}"""
 
 
-def _through_competency() -> str:
+def iri_values(variable: str, iris: Iterable[str]) -> str:
+    """A VALUES block binding ``?variable`` to each IRI."""
+    return f"VALUES ?{variable} {{ " + " ".join(iri(value) for value in iris) + " }"
+
+
+def _through_competency(competencies: list[str]) -> str:
     """Patterns binding ``?resource`` and ``?path`` for what teaches, assesses or requires
-    ``?competency``, directly or through an alignment object."""
+    one of ``competencies``, directly or through an alignment object.
+
+    Each branch starts with its own VALUES block: with one block outside the
+    union, Oxigraph evaluated the union over the whole store first (15 s
+    against 20 ms for 40 competencies among 100,000 documents).
+    """
+    values = iri_values("competency", competencies)
     branches = []
     for path, pattern in (
         ("competency:teaches", "?resource ceterms:teaches"),
@@ -230,14 +241,31 @@ def _through_competency() -> str:
         ("competency:requires", "?resource ceterms:requires/ceterms:targetCompetency"),
     ):
         branches.append(f"""{{
+      {values}
       {pattern} ?competency .
       BIND("{path}" AS ?path)
     }} UNION {{
+      {values}
       ?viaAlignment ceterms:targetNode ?competency .
       {pattern} ?viaAlignment .
       BIND("{path}" AS ?path)
     }}""")
     return " UNION ".join(branches)
+
+
+def occupation_competency_iris_query(codes: Iterable[str]) -> str:
+    """Every competency of the occupations with these codes, or aligned to the codes."""
+    return f"""{PREFIXES}
+SELECT DISTINCT ?competency WHERE {{
+  {_occupation_competencies(codes)}
+  FILTER(isIRI(?competency))
+}}"""
+
+
+def resources_with_ctid_query(ctid: str) -> str:
+    """The resources (normally one) that have this CTID."""
+    return f"""{PREFIXES}
+SELECT DISTINCT ?resource WHERE {{ {resource_by_ctid(ctid)} }}"""
 
 
 def _learning_type_filter(types: Iterable[str]) -> str:
@@ -248,12 +276,23 @@ def _learning_type_filter(types: Iterable[str]) -> str:
 
 
 def occupation_credentials_query(
-    codes: Iterable[str], types: Iterable[str], limit: int, offset: int
+    codes: Iterable[str],
+    competencies: list[str],
+    types: Iterable[str],
+    limit: int,
+    offset: int,
 ) -> str:
     """A page of the credentials, learning opportunities and assessments that prepare for
-    the occupations with these codes, each with every path that matched; those matched by
-    more paths come first."""
+    the occupations with these codes (``competencies`` are theirs, from
+    ``occupation_competency_iris_query``), each with every path that matched; those
+    matched by more paths come first."""
     codes = sorted(codes)
+    through = ""
+    if competencies:
+        through = f"""UNION {{
+    {_through_competency(competencies)}
+    BIND(CONCAT(?path, "\\t", STR(?competency)) AS ?match)
+  }}"""
     return f"""{PREFIXES}
 SELECT ?resource (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches)
        (COUNT(DISTINCT ?match) AS ?matchCount) WHERE {{
@@ -269,15 +308,7 @@ SELECT ?resource (GROUP_CONCAT(DISTINCT ?match; separator="\\n") AS ?matches)
     ?alignment ceterms:targetNode ?alignedOccupation .
     ?resource ceterms:occupationType ?alignment .
     BIND(CONCAT("occupationType\\t", ?code) AS ?match)
-  }} UNION {{
-    {{
-      SELECT DISTINCT ?competency WHERE {{
-        {_occupation_competencies(codes)}
-      }}
-    }}
-    {_through_competency()}
-    BIND(CONCAT(?path, "\\t", STR(?competency)) AS ?match)
-  }}
+  }} {through}
   {_learning_type_filter(types)}
 }}
 GROUP BY ?resource
@@ -290,13 +321,15 @@ def resource_by_ctid(ctid: str, variable: str = "resource") -> str:
     return f"?{variable} ceterms:ctid {literal(ctid)} ."
 
 
-def competency_credentials_query(ctid: str, types: Iterable[str], limit: int, offset: int) -> str:
-    """A page of what teaches, assesses or requires the competency with this CTID."""
+def competency_credentials_query(
+    competencies: list[str], types: Iterable[str], limit: int, offset: int
+) -> str:
+    """A page of what teaches, assesses or requires these competencies (the IRIs of one
+    CTID, from ``resources_with_ctid_query``)."""
     return f"""{PREFIXES}
 SELECT ?resource (GROUP_CONCAT(DISTINCT ?path; separator="\\n") AS ?matches)
        (COUNT(DISTINCT ?path) AS ?matchCount) WHERE {{
-  {resource_by_ctid(ctid, "competency")}
-  {_through_competency()}
+  {_through_competency(competencies)}
   {_learning_type_filter(types)}
 }}
 GROUP BY ?resource
