@@ -272,7 +272,9 @@ def _learning_type_filter(types: Iterable[str]) -> str:
     """Keep ``?resource`` only if it is of one of the types. Written as FILTER EXISTS
     with VALUES: Oxigraph then checks the few matched resources instead of starting
     from every typed resource (about 300 ms against 3 ms on the real data)."""
-    return f"FILTER EXISTS {{ ?resource a ?type . VALUES ?type {{ {' '.join(sorted(types))} }} }}"
+    exists = f"FILTER EXISTS {{ ?resource a ?type . VALUES ?type {{ {' '.join(sorted(types))} }} }}"
+    # A blank node (a profile embedded in another document) is not a result of its own.
+    return f"FILTER(isIRI(?resource))\n  {exists}"
 
 
 def occupation_credentials_query(
