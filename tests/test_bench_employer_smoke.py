@@ -19,7 +19,7 @@ def test_employer_benchmark_runs(tmp_path, vocab_dir):
     subprocess.run(generate, env=env, check=True, capture_output=True, timeout=600)
 
     command = [sys.executable, str(PROJECT / "bench" / "employer_api.py"), "--data", str(data)]
-    command += ["--requests", "3", "--ctdl-only", "--output", str(output)]
+    command += ["--requests", "3", "--ctdl-only", "--with-sparql", "--output", str(output)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
