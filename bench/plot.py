@@ -53,13 +53,20 @@ def series(results: dict[int, dict[str, Any]], pick: Any) -> tuple[list[int], li
     return sizes, values
 
 
+def complete(result: dict[str, Any], field: str) -> float | None:
+    """Return a load figure, or ``None`` for the time of a load stopped at its time limit."""
+    if field == "seconds" and result.get("stopped_at_time_limit"):
+        return None
+    return result[field]
+
+
 def draw_load(axes: Any, loads: dict[int, dict[str, Any]], field: str, label: str) -> None:
     for key, name in (
         ("registry_load", "registry load (validating)"),
         ("registry_load_unvalidated", "registry load --no-validate"),
         ("oxigraph_load", "oxigraph load"),
     ):
-        sizes, values = series(loads, lambda f, key=key: f[key][field])
+        sizes, values = series(loads, lambda f, key=key: complete(f[key], field))
         if sizes:
             axes.plot(sizes, values, marker="o", label=name)
     axes.set_ylabel(label)
