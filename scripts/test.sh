@@ -3,5 +3,5 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
-.venv/bin/ruff check registry loaders server.py tests
+.venv/bin/ruff check registry loaders bench server.py tests
 .venv/bin/python -m pytest "$@"
