@@ -73,7 +73,7 @@ EMBEDDED_SKILLS = 25
 
 
 def value_of(term: Any) -> Any:
-    """The Python value of a result term: the IRI, the literal's text, or ``None``."""
+    """Return the Python value of a result term: the IRI, the literal's text, or ``None``."""
     if term is None:
         return None
     if isinstance(term, ox.Literal):
@@ -88,7 +88,7 @@ NUMERIC_TYPES = {XSD + name for name in ("integer", "decimal", "double", "float"
 
 
 def _number(term: ox.Literal) -> Any:
-    """A numeric literal as a JSON number (integer when it has no fraction)."""
+    """Return a numeric literal as a JSON number (an integer when it has no fraction)."""
     try:
         number = float(term.value)
     except ValueError:
@@ -207,7 +207,7 @@ class EmployerQueries:
         return code, codes
 
     def _no_occupation(self, code: OccupationCode) -> NotFound:
-        """A 404 for a code no occupation document has; say where resources use it."""
+        """Return a 404 for a code no occupation document has, naming the alignments that use it."""
         covered = self.covered_codes(code)
         if not covered:
             return self._unknown_code(code)
@@ -220,7 +220,7 @@ class EmployerQueries:
         )
 
     def _unknown_code(self, code: OccupationCode) -> NotFound:
-        """A 404 naming the nearest codes the store knows, by shared prefix and distance."""
+        """Return a 404 naming the nearest codes in the store, by shared prefix and distance."""
         nearest = sorted(self._codes_in_use(), key=lambda other: _distance(code.code, other))[:5]
         names = {row["code"]: row["name"] for row in self._select(q.code_names_query(nearest))}
         suggestions = [_drop_empty({"code": other, "name": names.get(other)}) for other in nearest]

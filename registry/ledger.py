@@ -154,23 +154,8 @@ class Ledger:
         content: bytes | None,
     ) -> Version:
         """Commit a new version and its change event in one transaction; return the version."""
-        created = now()
-        with self._transaction() as connection:
-            row = connection.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM versions WHERE ctid = ?", (ctid,)
-            ).fetchone()
-            number = row[0] + 1
-            connection.execute(
-                "INSERT INTO versions (ctid, version, action, created, owner, publisher,"
-                " content_hash, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ctid, number, action, created, owner, publisher, content_hash, content),
-            )
-            connection.execute(
-                "INSERT INTO events (ctid, version, action, created, publisher)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (ctid, number, action, created, publisher),
-            )
-        return Version(ctid, number, action, created, owner, publisher, content_hash, content)
+        entry = (ctid, action, owner, publisher, content_hash, content)
+        return self.record_many([entry])[0]
 
     def current_many(self, ctids: list[str]) -> dict[str, Version]:
         """The latest version of each of the given documents that has one."""

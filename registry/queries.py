@@ -102,17 +102,17 @@ class OccupationCode:
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a search text, as the full-text index splits them."""
+    """Split a search text into words, as the full-text index does."""
     return re.findall(r"\w+", text or "")
 
 
 def literal(value: str) -> str:
-    """The value as an escaped SPARQL string literal."""
+    """Write the value as an escaped SPARQL string literal."""
     return str(ox.Literal(value))
 
 
 def iri(value: str) -> str:
-    """The value as a SPARQL IRI; raise ``InvalidRequest`` if it is not one."""
+    """Write the value as a SPARQL IRI, or raise ``InvalidRequest`` if it is not one."""
     try:
         return str(ox.NamedNode(value))
     except ValueError as exc:
@@ -123,7 +123,7 @@ def iri(value: str) -> str:
 
 
 def code_values(codes: Iterable[str]) -> str:
-    """A VALUES block binding ``?code`` to each code, as escaped literals."""
+    """Return a VALUES block binding ``?code`` to each code, as escaped literals."""
     return "VALUES ?code { " + " ".join(literal(code) for code in sorted(codes)) + " }"
 
 
@@ -221,7 +221,7 @@ LIMIT {limit + 1} OFFSET {offset}"""
 
 
 def iri_values(variable: str, iris: Iterable[str]) -> str:
-    """A VALUES block binding ``?variable`` to each IRI."""
+    """Return a VALUES block binding ``?variable`` to each IRI."""
     return f"VALUES ?{variable} {{ " + " ".join(iri(value) for value in iris) + " }"
 
 
@@ -319,7 +319,7 @@ LIMIT {limit + 1} OFFSET {offset}"""
 
 
 def resource_by_ctid(ctid: str, variable: str = "resource") -> str:
-    """A pattern binding ``?variable`` to the resource with this CTID."""
+    """Return a pattern binding ``?variable`` to the resource with this CTID."""
     return f"?{variable} ceterms:ctid {literal(ctid)} ."
 
 

@@ -161,7 +161,7 @@ def _response(body: bytes, media_type: str) -> Response:
 
 
 def _turtle(body: dict[str, Any]) -> bytes:
-    """The answer as Turtle: the JSON-LD parsed by Oxigraph (the context is inline)."""
+    """Serialize the response as Turtle: Oxigraph parses the JSON-LD, whose context is inline."""
     quads = ox.parse(json.dumps(body).encode("utf-8"), format=ox.RdfFormat.JSON_LD)
     return ox.serialize(
         (quad.triple for quad in quads),
@@ -175,7 +175,7 @@ def _turtle(body: dict[str, Any]) -> bytes:
 
 
 def _csv(results: list[dict[str, Any]]) -> bytes:
-    """One row per result; nested lists become ``; ``-separated cells."""
+    """Write one row per result; nested lists become ``; ``-separated cells."""
     columns: list[str] = []
     for result in results:
         columns.extend(key for key in result if key not in columns)
