@@ -1,8 +1,11 @@
 """Answers to the employer and partner questions, as JSON-LD-ready dictionaries.
 
-``EmployerQueries`` runs the SPARQL texts of ``registry.queries`` through the
-registry's ``QueryRunner`` (so the same time and size limits apply as on
-``/sparql``) and shapes the rows into pages of results. It does not use HTTP:
+``EmployerQueries`` finds the page of results a question asks for in the link
+index (``registry.links``) or the full-text index (``registry.search``), then
+describes that page with the SPARQL texts of ``registry.queries``, run
+through the registry's ``QueryRunner`` (so the same time and size limits
+apply as on ``/sparql``). Every question also has one documented SPARQL text
+that gives the same results (``GET /queries/{name}``). It does not use HTTP:
 the Flask views only pick the format and the URL of the next page.
 """
 
@@ -18,6 +21,7 @@ import pyoxigraph as ox
 from registry import queries as q
 from registry.ctid import path_ctid
 from registry.errors import InvalidRequest, NotFound
+from registry.links import LinkIndex
 from registry.queries import ClassHierarchy, OccupationCode, compact
 from registry.search import SearchIndex
 
@@ -100,16 +104,20 @@ class EmployerQueries:
     """The query API's operations, each returning a page as a dictionary."""
 
     def __init__(
-        self, runner: Any, store: Any, classes: ClassHierarchy, search: SearchIndex
+        self,
+        runner: Any,
+        store: Any,
+        classes: ClassHierarchy,
+        search: SearchIndex,
+        links: LinkIndex,
     ) -> None:
         self.runner = runner
         self.store = store
-        self._codes: tuple[int, list[str]] | None = None
         self.search_index = search
+        self.links = links
         self.classes = classes
-        self.learning_types = sorted(
-            f"<{_expand(name)}>" for name in self.classes.learning_classes()
-        )
+        self.learning_classes = sorted(self.classes.learning_classes())
+        self.learning_types = sorted(f"<{_expand(name)}>" for name in self.learning_classes)
 
     # Occupations
 
@@ -135,46 +143,46 @@ class EmployerQueries:
 
     def occupation_competencies(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         code, codes = self._known_code(code_text)
-        rows = self._select(q.occupation_competencies_query(codes, limit, offset))
+        rows = self.links.occupation_competencies(codes, limit, offset)
+        summaries = self._competency_summaries([competency for competency, _ in rows[:limit]])
         results = [
             _drop_empty(
                 {
-                    "@id": row["competency"],
-                    "ctid": row["ctid"],
-                    "competencyText": row["text"],
-                    "isPartOf": row["framework"],
-                    "relation": sorted(filter(None, (row["relations"] or "").split("\n"))),
+                    "@id": competency,
+                    **summaries.get(competency, {}),
+                    "relation": relations,
                 }
             )
-            for row in rows
+            for competency, relations in rows
         ]
         return _page(results, limit, offset, occupation=_code_summary(code, codes))
+
+    def _competency_summaries(self, competencies: list[str]) -> dict[str, dict[str, Any]]:
+        if not competencies:
+            return {}
+        rows = self._select(q.competency_summary_query(competencies))
+        return {
+            row["competency"]: {
+                "ctid": row["ctid"],
+                "competencyText": row["text"],
+                "isPartOf": row["framework"],
+            }
+            for row in rows
+        }
 
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
         code, codes = self._known_code(code_text)
-        sparql = q.occupation_credentials_query(
-            codes, self.competencies_of(codes), self.learning_types, limit, offset
-        )
-        page = _page(self._select(sparql), limit, offset, occupation=_code_summary(code, codes))
+        rows = self.links.occupation_credentials(codes, self.learning_classes, limit, offset)
+        page = _page(_match_rows(rows), limit, offset, occupation=_code_summary(code, codes))
         page["results"] = self._describe(page["results"])
         return page
 
     def covered_codes(self, code: OccupationCode) -> list[str]:
         """The occupation codes in the store that ``code`` covers (29-1141 covers 29-1141.01)."""
-        return [other for other in self._codes_in_use() if code.covers(other)]
-
-    def _codes_in_use(self) -> list[str]:
-        """Every code of an occupation alignment in the store, read again after each write.
-
-        Reading them is one scan of the alignments; the queries then start from
-        a short list of codes, which the store answers from its indexes.
-        """
-        generation = self.store.generation
-        if self._codes is None or self._codes[0] != generation:
-            rows = self._select(q.codes_in_use_query())
-            self._codes = (generation, sorted(row["code"] for row in rows))
-        return self._codes[1]
+        if q.ONET_CODE.fullmatch(code.code):
+            return self.links.codes(exact=code.code)
+        return self.links.codes(prefix=code.prefix)
 
     def _parse_code(self, code_text: str) -> OccupationCode:
         """Parse a code; for text that is not one, suggest occupations whose titles match."""
@@ -221,7 +229,7 @@ class EmployerQueries:
 
     def _unknown_code(self, code: OccupationCode) -> NotFound:
         """Return a 404 naming the nearest codes in the store, by shared prefix and distance."""
-        nearest = sorted(self._codes_in_use(), key=lambda other: _distance(code.code, other))[:5]
+        nearest = sorted(self.links.codes(), key=lambda other: _distance(code.code, other))[:5]
         names = {row["code"]: row["name"] for row in self._select(q.code_names_query(nearest))}
         suggestions = [_drop_empty({"code": other, "name": names.get(other)}) for other in nearest]
         hint = ", ".join(
@@ -257,9 +265,8 @@ class EmployerQueries:
         competencies = self.resources_with_ctid(ctid)
         if not competencies:
             raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
-        sparql = q.competency_credentials_query(competencies, self.learning_types, limit, offset)
-        rows = self._select(sparql)
-        page = _page(rows, limit, offset, competency=ctid)
+        rows = self.links.competency_credentials(competencies, self.learning_classes, limit, offset)
+        page = _page(_match_rows(rows), limit, offset, competency=ctid)
         page["results"] = self._describe(page["results"])
         return page
 
@@ -332,28 +339,19 @@ class EmployerQueries:
 
     def _occupation_scope(self, code_text: str) -> set[str]:
         _, codes = self._known_code(code_text)
-        limit = self.runner.max_results - 1
-        competencies = self.competencies_of(codes)
-        sparql = q.occupation_credentials_query(codes, competencies, self.learning_types, limit, 0)
-        iris = {row["resource"] for row in self._select(sparql)}
-        iris |= {
-            row["competency"]
-            for row in self._select(q.occupation_competencies_query(codes, limit, 0))
-        }
-        return iris
+        resources = self.links.preparing_resources(codes, self.learning_classes)
+        return resources | set(self.links.competencies_of(codes))
 
     def _competency_scope(self, ctid_text: str) -> set[str]:
         competencies = self.resources_with_ctid(path_ctid(ctid_text))
         if not competencies:
             return set()
-        limit = self.runner.max_results - 1
-        sparql = q.competency_credentials_query(competencies, self.learning_types, limit, 0)
-        return {row["resource"] for row in self._select(sparql)}
+        rows = self.links.competency_credentials(competencies, self.learning_classes, None, 0)
+        return {resource for resource, _ in rows}
 
     def competencies_of(self, codes: list[str]) -> list[str]:
         """The IRIs of the competencies of the occupations with these codes."""
-        rows = self._select(q.occupation_competency_iris_query(codes))
-        return sorted(row["competency"] for row in rows)
+        return self.links.competencies_of(codes)
 
     def resources_with_ctid(self, ctid: str) -> list[str]:
         rows = self._select(q.resources_with_ctid_query(ctid))
@@ -426,6 +424,11 @@ def _expand(name: str) -> str:
         # schema: and other vocabularies' classes do not appear as learning classes.
         return name
     return namespace + local
+
+
+def _match_rows(rows: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+    """Link index rows as the rows ``_preparing_result`` reads: IRI and matches."""
+    return [{"resource": iri, "matches": "\n".join(matches)} for iri, matches in rows]
 
 
 def _page(results: list[dict[str, Any]], limit: int, offset: int, **about: Any) -> dict[str, Any]:

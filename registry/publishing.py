@@ -249,9 +249,9 @@ class Publisher:
         for document in self.registry.store.add_documents(documents):
             self.registry.store.replace_document(document)
         self.ledger.mark_applied_many(versions)
-        self.registry.search.index_many(
-            [(v.ctid, v.version, d.triples) for v, d in zip(versions, documents, strict=True)]
-        )
+        written = [(v.ctid, v.version, d.triples) for v, d in zip(versions, documents, strict=True)]
+        for index in self.registry.indexes:
+            index.index_many(written)
 
     def delete(self, ctid: str, publisher: str) -> Version:
         """Remove a document from the current graph, keeping a tombstone and its history."""
@@ -297,12 +297,13 @@ class Publisher:
                 document = Document(version.ctid, "", triples, f"version {version.version}")
             self.registry.store.replace_document(document)
         self.ledger.mark_applied(version.ctid, version.version)
-        # The text index is derived data: if this write is lost in a crash,
-        # SearchIndex.sync redoes it at the next start.
-        if version.action == "delete":
-            self.registry.search.remove(version.ctid, version.version)
-        else:
-            self.registry.search.index(version.ctid, version.version, document.triples)
+        # The indexes are derived data: if this write is lost in a crash,
+        # DerivedIndex.sync redoes it at the next start.
+        for index in self.registry.indexes:
+            if version.action == "delete":
+                index.remove(version.ctid, version.version)
+            else:
+                index.index(version.ctid, version.version, document.triples)
         log.debug(
             "applied %s version %d in %.1f ms",
             version.ctid,

@@ -167,10 +167,10 @@ def occupation_query(code: OccupationCode) -> str:
     """The occupations with exactly this code, with their names, descriptions and frameworks."""
     return f"""{PREFIXES}
 SELECT ?occupation ?ctid ?name ?description ?code ?framework ?frameworkName WHERE {{
-  ?occupation a ceterms:Occupation ;
-    ceterms:ctid ?ctid ;
-    ceterms:occupationType ?alignment .
   ?alignment ceterms:codedNotation {literal(code.code)} .
+  ?occupation ceterms:occupationType ?alignment .
+  ?occupation a ceterms:Occupation ;
+    ceterms:ctid ?ctid .
   BIND({literal(code.code)} AS ?code)
   OPTIONAL {{ ?alignment ceterms:framework ?framework }}
   OPTIONAL {{ ?alignment ceterms:frameworkName ?frameworkName }}
@@ -351,6 +351,19 @@ SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
   OPTIONAL {{ ?resource a ?type_ }}
 }}
 GROUP BY ?resource"""
+
+
+def competency_summary_query(competencies: Iterable[str]) -> str:
+    """The CTID, text and framework of each of the given competencies."""
+    return f"""{PREFIXES}
+SELECT ?competency (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?text_) AS ?text)
+       (SAMPLE(?framework_) AS ?framework) WHERE {{
+  {iri_values("competency", competencies)}
+  OPTIONAL {{ ?competency ceterms:ctid ?ctid_ }}
+  OPTIONAL {{ ?competency ceasn:competencyText ?text_ }}
+  OPTIONAL {{ ?competency ceasn:isPartOf ?framework_ }}
+}}
+GROUP BY ?competency"""
 
 
 def credential_details_query(resources: Iterable[str]) -> str:

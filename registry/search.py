@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.derived import DerivedIndex
 from registry.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -75,62 +74,30 @@ CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
     name, text, keywords, description,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
-CREATE TABLE IF NOT EXISTS indexed (
-    document TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-);
 """
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-class SearchIndex:
+class SearchIndex(DerivedIndex):
     """The FTS5 index of one store. ``types_of`` maps a class IRI to it and its superclasses."""
 
+    VERSION = INDEX_VERSION
+    SCHEMA = SCHEMA
+    TABLES = ("entries", "texts")
+    NAME = "search index"
+
     def __init__(self, path: Path | None, types_of: Callable[[str], Iterable[str]]) -> None:
-        target = str(path) if path is not None else ":memory:"
-        self._connection = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
         self._types_of = types_of
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            # Derived data: a commit lost in a power failure is redone by sync() at the
-            # next start, so commits need not wait for the disk. WAL keeps the file intact.
-            self._connection.execute("PRAGMA synchronous=NORMAL")
-            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            if version != INDEX_VERSION:
-                # Derived data: drop it, and sync() fills it again from the store.
-                for table in ("entries", "texts", "indexed"):
-                    self._connection.execute(f"DROP TABLE IF EXISTS {table}")
-                self._connection.execute(f"PRAGMA user_version={INDEX_VERSION}")
-            self._connection.executescript(SCHEMA)
+        super().__init__(path)
 
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+    # Writing (DerivedIndex hooks)
 
-    # Writing
+    def prepare(self, triples: Iterable[ox.Triple]) -> list[tuple[Any, ...]]:
+        return list(self._entries(triples))
 
-    def index(self, document: str, version: int, triples: Iterable[ox.Triple]) -> None:
-        """Replace the entries of one document with those of its new version."""
-        self.index_many([(document, version, triples)])
-
-    def index_many(self, documents: list[tuple[str, int, Iterable[ox.Triple]]]) -> None:
-        """Replace the entries of several documents in one transaction."""
-        prepared = [(ctid, version, list(self._entries(t))) for ctid, version, t in documents]
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            try:
-                for document, version, entries in prepared:
-                    self._write(document, version, entries)
-            except BaseException:
-                self._connection.execute("ROLLBACK")
-                raise
-            self._connection.execute("COMMIT")
-
-    def _write(self, document: str, version: int, entries: list[tuple[Any, ...]]) -> None:
-        self._delete(document)
-        for iri, ctid, classes, types, code, boost, language, columns in entries:
+    def insert(self, document: str, prepared: list[tuple[Any, ...]]) -> None:
+        for iri, ctid, classes, types, code, boost, language, columns in prepared:
             cursor = self._connection.execute(
                 "INSERT INTO entries (document, iri, ctid, classes, types, code, boost, language)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,23 +108,8 @@ class SearchIndex:
                 " VALUES (?, ?, ?, ?, ?)",
                 (cursor.lastrowid, *(columns[c] for c in COLUMNS)),
             )
-        self._connection.execute(
-            "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
-            (document, version),
-        )
 
-    def remove(self, document: str, version: int) -> None:
-        """Drop a deleted document's entries, remembering the version of the delete."""
-        with self._lock:
-            self._connection.execute("BEGIN IMMEDIATE")
-            self._delete(document)
-            self._connection.execute(
-                "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
-                (document, version),
-            )
-            self._connection.execute("COMMIT")
-
-    def _delete(self, document: str) -> None:
+    def delete(self, document: str) -> None:
         rowids = [
             (row[0],)
             for row in self._connection.execute(
@@ -166,33 +118,6 @@ class SearchIndex:
         ]
         self._connection.executemany("DELETE FROM texts WHERE rowid = ?", rowids)
         self._connection.execute("DELETE FROM entries WHERE document = ?", (document,))
-
-    def indexed_versions(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._connection.execute("SELECT document, version FROM indexed"))
-
-    def sync(
-        self,
-        applied: dict[str, tuple[int, str]],
-        triples_of: Callable[[str], list[ox.Triple] | None],
-    ) -> int:
-        """Re-index every document whose applied version is not the indexed one.
-
-        ``applied`` maps each document CTID to its latest applied version and
-        action (``publish`` or ``delete``). Returns how many were re-indexed.
-        """
-        indexed = self.indexed_versions()
-        stale = [ctid for ctid, (version, _) in applied.items() if indexed.get(ctid) != version]
-        for ctid in stale:
-            version, action = applied[ctid]
-            triples = triples_of(ctid) if action == "publish" else None
-            if triples is None:
-                self.remove(ctid, version)
-            else:
-                self.index(ctid, version, triples)
-        if stale:
-            log.info("search index: re-indexed %d documents", len(stale))
-        return len(stale)
 
     def _entries(self, triples: Iterable[ox.Triple]) -> Iterable[tuple[Any, ...]]:
         """Yield one entry per resource with a CTID and per language of its text."""
@@ -248,26 +173,47 @@ class SearchIndex:
         """
         match = match_expression(text)
         conditions, parameters = _conditions(types, language, within)
-        hits_sql = (
-            "WITH hits AS MATERIALIZED (SELECT rowid, bm25(texts, ?, ?, ?, ?) AS score,"
-            " snippet(texts, -1, '[', ']', '...', 16) AS snippet,"
-            " highlight(texts, 0, '', '') AS name FROM texts WHERE texts MATCH ?)"
+        # Rank every match by BM25 alone; snippets and highlights, which cost far
+        # more, are made afterwards for the page only.
+        ranked = (
+            "WITH hits AS MATERIALIZED (SELECT rowid, bm25(texts, ?, ?, ?, ?) AS score"
+            " FROM texts WHERE texts MATCH ?)"
+            " SELECT e.iri, h.rowid, MIN(h.score * e.boost) AS score, COUNT(*) OVER () AS total"
+            f" FROM hits h JOIN entries e ON e.rowid = h.rowid {conditions}"
+            " GROUP BY e.iri ORDER BY score, e.iri LIMIT ? OFFSET ?"
         )
-        query = (
-            f"{hits_sql} SELECT e.iri, e.ctid, e.classes, e.code, e.language, h.name, h.snippet,"
-            f" MIN(h.score * e.boost) AS score FROM hits h JOIN entries e ON e.rowid = h.rowid"
-            f" {conditions} GROUP BY e.iri ORDER BY score, e.iri LIMIT ? OFFSET ?"
-        )
-        count = (
-            f"{hits_sql} SELECT COUNT(DISTINCT e.iri) FROM hits h"
-            f" JOIN entries e ON e.rowid = h.rowid {conditions}"
-        )
-        head = [*WEIGHTS, match]
         with self._lock:
-            rows = self._connection.execute(query, [*head, *parameters, limit + 1, offset])
-            hits = [_hit(row) for row in rows.fetchall()]
-            total = self._connection.execute(count, [*head, *parameters]).fetchone()[0]
+            rows = self._connection.execute(
+                ranked, [*WEIGHTS, match, *parameters, limit + 1, offset]
+            ).fetchall()
+            if rows:
+                total = rows[0][3]
+            else:
+                total = self._count(match, conditions, parameters)
+            details = self._details(match, [row[1] for row in rows])
+        hits = [_hit(details[rowid], score) for _, rowid, score, _ in rows]
         return hits, total
+
+    def _count(self, match: str, conditions: str, parameters: list[Any]) -> int:
+        """The number of resources matching, for a page past the last hit."""
+        count = (
+            "SELECT COUNT(DISTINCT e.iri) FROM texts JOIN entries e ON e.rowid = texts.rowid"
+            f" {conditions}{' AND' if conditions else ' WHERE'} texts MATCH ?"
+        )
+        return self._connection.execute(count, [*parameters, match]).fetchone()[0]
+
+    def _details(self, match: str, rowids: list[int]) -> dict[int, tuple[Any, ...]]:
+        """The entry, name and snippet of each ranked row."""
+        if not rowids:
+            return {}
+        sql = (
+            "SELECT texts.rowid, e.iri, e.ctid, e.classes, e.code, e.language,"
+            " highlight(texts, 0, '', ''), snippet(texts, -1, '[', ']', '...', 16)"
+            " FROM texts JOIN entries e ON e.rowid = texts.rowid"
+            " WHERE texts MATCH ? AND texts.rowid IN (SELECT value FROM json_each(?))"
+        )
+        rows = self._connection.execute(sql, [match, json.dumps(rowids)])
+        return {row[0]: row[1:] for row in rows}
 
 
 def match_expression(text: str) -> str:
@@ -308,8 +254,8 @@ def _compact(iri: str) -> str:
     return iri
 
 
-def _hit(row: tuple[Any, ...]) -> dict[str, Any]:
-    iri, ctid, classes, code, language, name, snippet, score = row
+def _hit(row: tuple[Any, ...], score: float) -> dict[str, Any]:
+    iri, ctid, classes, code, language, name, snippet = row
     hit = {
         "@id": iri,
         "@type": classes.split(),

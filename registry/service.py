@@ -15,6 +15,7 @@ from registry.errors import Gone, NotFound
 from registry.ingest import CTID_PREDICATE, RDF_TYPE, Document, parse_document
 from registry.jsonld import PinnedLoader, compact_nodes, context_url_for
 from registry.ledger import Ledger, Version
+from registry.links import LinkIndex
 from registry.publishing import Publisher
 from registry.queries import ClassHierarchy, compact, schema_encodings
 from registry.search import SearchIndex
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_FILE = "ledger.sqlite3"
 SEARCH_FILE = "search.sqlite3"
+LINKS_FILE = "links.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,14 @@ class Registry:
         self._classes: ClassHierarchy | None = None
         search_path = settings.store / SEARCH_FILE if settings.store else None
         self.search = SearchIndex(search_path, self._class_and_ancestors)
+        self.links = LinkIndex(settings.store / LINKS_FILE if settings.store else None)
         self.publisher = Publisher(self, self.ledger)
         self._validator: Any = None
         self._employer: Any = None
         self.publisher.recover()
-        self.search.sync(self.ledger.applied_versions(), self.store.document_triples)
+        applied = self.ledger.applied_versions()
+        for index in self.indexes:
+            index.sync(applied, self.store.document_triples)
 
     @property
     def validator(self) -> Any:
@@ -84,8 +89,16 @@ class Registry:
         if self._employer is None:
             from registry.employer import EmployerQueries
 
-            self._employer = EmployerQueries(self.queries, self.store, self.classes, self.search)
+            self._employer = EmployerQueries(
+                self.queries, self.store, self.classes, self.search, self.links
+            )
         return self._employer
+
+    @property
+    def indexes(self) -> tuple[Any, ...]:
+        """The indexes derived from the documents (``registry.derived``), updated after
+        each store write."""
+        return (self.search, self.links)
 
     def _class_and_ancestors(self, class_iri: str) -> set[str]:
         return self.classes.ancestors(compact(class_iri))
@@ -93,7 +106,8 @@ class Registry:
     def close(self) -> None:
         self.queries.close()
         self.ledger.close()
-        self.search.close()
+        for index in self.indexes:
+            index.close()
         self.store.close()
 
     def parse(self, data: bytes, source: str, media_type: str | None = None) -> Document:

@@ -10,9 +10,11 @@ import pytest
 from conftest import REJECTED_REAL_DOCUMENTS, SHARED_DATA, document_id, real_documents
 
 from loaders import loader_class
+from registry import queries as q
 from registry.config import Settings
 from registry.ctid import derived_ctid
 from registry.http import create_app
+from registry.queries import MAX_PAGE_SIZE, OccupationCode
 from registry.service import Registry
 
 IUSB_NURSING = "ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b"
@@ -166,3 +168,61 @@ def test_unknown_code_suggestions(api):
     problem = get_json(api, "/occupations/29-1149/credentials", status=404)
     assert problem["suggestions"][0]["code"] == "29-1141"
     assert "29-1141 (Registered Nurses)" in problem["detail"]
+
+
+# The link index must give what the documented SPARQL gives, over the real data.
+EQUIVALENCE_CODES = ["29-1141", "29-0000", "15-1252", "15-1131", "15-1132.00", "11-0000"]
+
+
+def sparql_rows(registry: Registry, text: str) -> list[dict]:
+    return registry.employer._select(text)
+
+
+@pytest.mark.parametrize("code_text", EQUIVALENCE_CODES)
+def test_link_index_matches_documented_sparql(real_registry, code_text):
+    employer = real_registry.employer
+    codes = employer.covered_codes(OccupationCode.parse(code_text))
+    assert codes, f"no real data has codes under {code_text}"
+    everything = MAX_PAGE_SIZE * 1000
+
+    competencies = sparql_rows(real_registry, q.occupation_competency_iris_query(codes))
+    assert real_registry.links.competencies_of(codes) == sorted(
+        row["competency"] for row in competencies
+    )
+
+    expected_skills = {
+        row["competency"]: sorted(set(row["relations"].split("\n")))
+        for row in sparql_rows(real_registry, q.occupation_competencies_query(codes, everything, 0))
+        if not row["competency"].startswith("_:")
+    }
+    assert dict(real_registry.links.occupation_competencies(codes, everything, 0)) == (
+        expected_skills
+    )
+
+    text = q.occupation_credentials_query(
+        codes, real_registry.links.competencies_of(codes), employer.learning_types, everything, 0
+    )
+    expected = [
+        (row["resource"], sorted(row["matches"].split("\n")))
+        for row in sparql_rows(real_registry, text)
+    ]
+    found = real_registry.links.occupation_credentials(
+        codes, employer.learning_classes, everything, 0
+    )
+    assert [(iri, sorted(matches)) for iri, matches in found] == expected
+
+
+def test_competency_credentials_match_documented_sparql(real_registry):
+    employer = real_registry.employer
+    taught = real_registry.links._read("SELECT DISTINCT competency FROM teaches LIMIT 40")
+    assert taught, "the real data has no teaches, assesses or requires statements"
+    for (competency,) in taught:
+        text = q.competency_credentials_query([competency], employer.learning_types, 10_000, 0)
+        expected = [
+            (row["resource"], sorted(row["matches"].split("\n")))
+            for row in sparql_rows(real_registry, text)
+        ]
+        found = real_registry.links.competency_credentials(
+            [competency], employer.learning_classes, None, 0
+        )
+        assert [(iri, sorted(paths)) for iri, paths in found] == expected, competency

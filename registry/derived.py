@@ -1,0 +1,168 @@
+"""Indexes derived from the stored documents, kept in SQLite beside the store.
+
+Oxigraph answers graph patterns; some questions need other structures: a
+full-text index (``registry.search``) and the occupation, competency and
+credential links the query API pages through (``registry.links``). Each is an
+``DerivedIndex``: a SQLite file in the store folder (in memory without one)
+whose rows are computed from one document's triples at a time, so a publish
+or delete rewrites only that document's rows.
+
+The rows are derived data. The publisher updates every index after each store
+write, and at start-up ``sync`` rebuilds the rows of every document whose
+applied version differs from the one indexed, so a crash between the two
+writes heals itself. An index file written by another ``VERSION`` of the
+tables is dropped and rebuilt the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyoxigraph as ox
+
+log = logging.getLogger(__name__)
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS indexed (
+    document TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+"""
+
+
+class DerivedIndex:
+    """Rows computed per document, with the version of each document they reflect.
+
+    Subclasses set ``VERSION``, ``SCHEMA`` (the ``CREATE`` statements) and
+    ``TABLES`` (what to drop when the version changes), and implement
+    ``prepare`` (triples to rows, outside the lock), ``insert`` and ``delete``.
+    """
+
+    VERSION: ClassVar[int]
+    SCHEMA: ClassVar[str]
+    TABLES: ClassVar[tuple[str, ...]]
+    NAME: ClassVar[str]
+
+    def __init__(self, path: Path | None) -> None:
+        target = str(path) if path is not None else ":memory:"
+        self._connection = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            # Derived data: a commit lost in a power failure is redone by sync() at the
+            # next start, so commits need not wait for the disk. WAL keeps the file intact.
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != self.VERSION:
+                for table in (*self.TABLES, "indexed"):
+                    self._connection.execute(f"DROP TABLE IF EXISTS {table}")
+                self._connection.execute(f"PRAGMA user_version={self.VERSION}")
+            self._connection.executescript(self.SCHEMA + BOOKKEEPING)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    # Subclass hooks
+
+    def prepare(self, triples: Iterable[ox.Triple]) -> Any:
+        """Compute one document's rows from its triples."""
+        raise NotImplementedError
+
+    def insert(self, document: str, prepared: Any) -> None:
+        """Write the rows ``prepare`` computed (inside the transaction)."""
+        raise NotImplementedError
+
+    def delete(self, document: str) -> None:
+        """Remove every row of the document (inside the transaction)."""
+        raise NotImplementedError
+
+    # Writing
+
+    def index(self, document: str, version: int, triples: Iterable[ox.Triple]) -> None:
+        """Replace the rows of one document with those of its new version."""
+        self.index_many([(document, version, triples)])
+
+    def index_many(self, documents: list[tuple[str, int, Iterable[ox.Triple]]]) -> None:
+        """Replace the rows of several documents in one transaction."""
+        prepared = [(ctid, version, self.prepare(triples)) for ctid, version, triples in documents]
+        with self._transaction():
+            for document, version, rows in prepared:
+                self.delete(document)
+                self.insert(document, rows)
+                self._mark(document, version)
+
+    def remove(self, document: str, version: int) -> None:
+        """Drop a deleted document's rows, remembering the version of the delete."""
+        with self._transaction():
+            self.delete(document)
+            self._mark(document, version)
+
+    def _mark(self, document: str, version: int) -> None:
+        self._connection.execute(
+            "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+            (document, version),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._connection, self._lock)
+
+    def indexed_versions(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._connection.execute("SELECT document, version FROM indexed"))
+
+    def sync(
+        self,
+        applied: dict[str, tuple[int, str]],
+        triples_of: Callable[[str], list[ox.Triple] | None],
+    ) -> int:
+        """Re-index every document whose applied version is not the indexed one.
+
+        ``applied`` maps each document CTID to its latest applied version and
+        action (``publish`` or ``delete``). Returns how many were re-indexed.
+        """
+        indexed = self.indexed_versions()
+        stale = [ctid for ctid, (version, _) in applied.items() if indexed.get(ctid) != version]
+        for ctid in stale:
+            version, action = applied[ctid]
+            triples = triples_of(ctid) if action == "publish" else None
+            if triples is None:
+                self.remove(ctid, version)
+            else:
+                self.index(ctid, version, triples)
+        if stale:
+            log.info("%s: re-indexed %d documents", self.NAME, len(stale))
+        return len(stale)
+
+    def _read(
+        self, sql: str, parameters: list[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._connection.execute(sql, parameters or ()).fetchall()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` under the index lock; ``ROLLBACK`` if the block raises."""
+
+    def __init__(self, connection: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._connection = connection
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            self._connection.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            self._lock.release()
