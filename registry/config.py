@@ -21,6 +21,11 @@ class Settings:
 
     ``store`` is a folder for the on-disk Oxigraph store, or ``None`` for an
     in-memory store that is lost when the process ends.
+
+    When all ``query_workers`` are busy, up to ``query_queue_length`` more
+    queries (default: 4 per worker) wait for a free worker, each for at most
+    ``query_queue_wait`` seconds (default: half of ``query_timeout``). The
+    wait counts toward the query's ``query_timeout``.
     """
 
     store: Path | None = None
@@ -32,6 +37,8 @@ class Settings:
     max_results: int = 100_000
     max_body_bytes: int = 16 * 1024 * 1024
     query_workers: int = 4
+    query_queue_length: int | None = None
+    query_queue_wait: float | None = None
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with every override that is not ``None`` applied."""
@@ -67,6 +74,8 @@ def _convert(name: str, raw: str) -> Any:
         "max_results": int,
         "max_body_bytes": int,
         "query_workers": int,
+        "query_queue_length": int,
+        "query_queue_wait": float,
     }
     convert = converters.get(name, str)
     try:

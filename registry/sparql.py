@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -107,21 +108,36 @@ class QueryResult:
 class QueryRunner:
     """Runs queries on worker threads so that the caller can give up at the time limit.
 
+    A query that finds every worker busy waits in a first-come, first-served
+    queue for at most ``queue_wait`` seconds. It gets ``ServiceBusy`` at once
+    when ``queue_length`` queries are already waiting, or when its wait runs
+    out. The time limit starts before the wait, so ``run`` returns or raises
+    within ``query_timeout`` seconds of being called, waiting included.
+
     NOTE: pyoxigraph cannot cancel a running query. After the time limit the
     worker stops at the next result it pulls, but a query that sorts, groups
     or counts a huge input (ORDER BY, GROUP BY, DISTINCT, COUNT) finishes that
-    step first. Such queries keep their worker slot meanwhile, and once all
-    slots are taken new queries get ``ServiceBusy`` instead of queueing.
+    step first. Such queries keep their worker slot meanwhile, so the queries
+    behind them wait longer and get ``ServiceBusy`` sooner.
     """
 
     def __init__(self, store: Any, settings: Settings) -> None:
         self.store = store
         self.timeout = settings.query_timeout
         self.max_results = settings.max_results
-        self._slots = threading.BoundedSemaphore(settings.query_workers)
+        self.queue_length = _queue_length(settings)
+        self.queue_wait = _queue_wait(settings)
+        self._slots = _WorkerSlots(
+            settings.query_workers, self.queue_length, retry_after=max(1, int(self.timeout))
+        )
         self._executor = ThreadPoolExecutor(
             max_workers=settings.query_workers, thread_name_prefix="sparql"
         )
+
+    @property
+    def waiting(self) -> int:
+        """The number of queries waiting for a free worker."""
+        return self._slots.waiting
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -132,30 +148,49 @@ class QueryRunner:
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> QueryResult:
-        """Check and run a query; raise ``QueryTimeout`` or ``ResultTooLarge`` past a limit."""
+        """Check and run a query, waiting for a free worker if all are busy.
+
+        Raise ``ServiceBusy`` if the queue is full or the wait runs out, and
+        ``QueryTimeout`` or ``ResultTooLarge`` past a limit.
+        """
+        started = time.monotonic()
+        deadline = started + self.timeout
         check_query(query)
-        if not self._slots.acquire(blocking=False):
-            raise ServiceBusy(
-                "all query workers are busy with earlier queries; retry in a few seconds",
-                retry_after=max(1, int(self.timeout)),
-            )
-        cancel = threading.Event()
-        deadline = time.monotonic() + self.timeout
         options = _dataset_options(default_graphs, named_graphs)
+        self._slots.acquire(self.queue_wait)
+        waited = time.monotonic() - started
+
+        cancel = threading.Event()
         try:
             future = self._executor.submit(self._execute, query, options, deadline, cancel)
         except RuntimeError:
             self._slots.release()
             raise
         try:
-            return future.result(timeout=self.timeout)
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout as exc:
             cancel.set()
+            if future.cancel():
+                # It never started, so ``_execute`` will not free its slot.
+                self._slots.release()
             raise QueryTimeout(
-                f"the query did not finish within the {self.timeout:g} s limit and was "
-                "stopped; add selective patterns or a LIMIT, or run it on a copy of the data",
+                self._timeout_message(waited),
                 limit_seconds=self.timeout,
+                waited_seconds=round(waited, 3),
             ) from exc
+
+    def _timeout_message(self, waited: float) -> str:
+        advice = "add selective patterns or a LIMIT, or run it on a copy of the data"
+        if round(waited, 1) == 0:
+            return (
+                f"the query did not finish within the {self.timeout:g} s limit and was "
+                f"stopped; {advice}"
+            )
+        return (
+            f"the query did not finish within the {self.timeout:g} s limit, which includes "
+            f"{waited:.1f} s spent waiting for a free worker, and was stopped; {advice}, "
+            "or retry when the registry is less busy"
+        )
 
     def _execute(
         self, query: str, options: dict[str, Any], deadline: float, cancel: threading.Event
@@ -209,6 +244,103 @@ class QueryRunner:
                 yield item
         except OSError as exc:
             raise RegistryError(f"the store failed while reading results: {exc}") from exc
+
+
+class _WorkerSlots:
+    """Worker slots handed out first come, first served, with a bounded queue of waiters.
+
+    ``threading.Semaphore`` lets a caller that arrives just as a slot is freed
+    take it ahead of callers that have waited longer, so the slots keep their
+    own queue.
+    """
+
+    def __init__(self, slots: int, max_waiting: int, retry_after: int) -> None:
+        self.slots = slots
+        self.max_waiting = max_waiting
+        self.retry_after = retry_after
+        self._free = slots
+        self._queue: deque[object] = deque()
+        self._changed = threading.Condition()
+
+    @property
+    def waiting(self) -> int:
+        with self._changed:
+            return len(self._queue)
+
+    def acquire(self, timeout: float) -> None:
+        """Take a slot, waiting up to ``timeout`` seconds behind earlier callers.
+
+        Raise ``ServiceBusy`` at once if ``max_waiting`` callers already wait,
+        or when the wait runs out.
+        """
+        with self._changed:
+            if self._free and not self._queue:
+                self._free -= 1
+                return
+            if len(self._queue) >= self.max_waiting:
+                raise self._queue_full()
+
+            ticket = object()
+            self._queue.append(ticket)
+            try:
+                turn = self._changed.wait_for(
+                    lambda: self._free > 0 and self._queue[0] is ticket, timeout
+                )
+                if not turn:
+                    raise self._wait_expired(timeout)
+                self._free -= 1
+            finally:
+                self._queue.remove(ticket)
+                # The next caller in the queue may now be first with a free slot.
+                self._changed.notify_all()
+
+    def release(self) -> None:
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
+
+    def _queue_full(self) -> ServiceBusy:
+        return ServiceBusy(
+            f"all {self.slots} query workers are busy and the queue for them is full "
+            f"({self.max_waiting} queries waiting); retry in {self.retry_after} s",
+            retry_after=self.retry_after,
+            reason="queue-full",
+            queue_length=self.max_waiting,
+        )
+
+    def _wait_expired(self, timeout: float) -> ServiceBusy:
+        return ServiceBusy(
+            f"no query worker became free within the {timeout:g} s maximum wait, because all "
+            f"{self.slots} workers were busy with earlier queries; retry in {self.retry_after} s",
+            retry_after=self.retry_after,
+            reason="queue-wait-expired",
+            max_wait_seconds=timeout,
+        )
+
+
+def _queue_length(settings: Settings) -> int:
+    """Return how many queries may wait for a worker: the setting, or 4 per worker."""
+    length = settings.query_queue_length
+    if length is None:
+        return 4 * settings.query_workers
+    if length < 0:
+        raise ValueError(
+            f"REGISTRY_QUERY_QUEUE_LENGTH={length} is invalid: expected 0 or more waiting queries"
+        )
+    return length
+
+
+def _queue_wait(settings: Settings) -> float:
+    """Return the maximum seconds a query waits for a worker: the setting or half the time
+    limit, and never more than the time limit, which the wait counts toward."""
+    wait = settings.query_queue_wait
+    if wait is None:
+        return settings.query_timeout / 2
+    if wait < 0:
+        raise ValueError(
+            f"REGISTRY_QUERY_QUEUE_WAIT={wait:g} is invalid: expected 0 or more seconds"
+        )
+    return min(wait, settings.query_timeout)
 
 
 def _dataset_options(

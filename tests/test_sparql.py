@@ -5,16 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pyoxigraph as ox
 import pytest
 import requests
 
 from registry.config import Settings
-from registry.errors import InvalidQuery
+from registry.errors import InvalidQuery, QueryTimeout, ServiceBusy
 from registry.http import create_app
 from registry.service import Registry
-from registry.sparql import check_query
+from registry.sparql import QueryRunner, check_query
 
 PREFIX = "PREFIX ceterms: <https://purl.org/ctdl/terms/>\n"
 IUSB_BSN = "ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b"
@@ -322,3 +326,246 @@ def test_live_server_sparql(live_url):
 def test_check_query_rejects_empty():
     with pytest.raises(InvalidQuery, match="empty"):
         check_query("   ")
+
+
+# The queue tests below hold a worker with a query that waits for the test to
+# open its gate. Every wait in them gives up after GATE_LIMIT seconds, so a
+# broken runner fails a test instead of hanging it. No test checks how fast
+# anything is. The one wall-clock assert checks that the time limit includes
+# the wait, with a margin of a second.
+GATE_LIMIT = 60.0
+
+
+class _Gates:
+    """Named gates: a query marked ``# hold NAME`` waits at gate NAME until the test opens it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entered: dict[str, threading.Event] = {}
+        self._opened: dict[str, threading.Event] = {}
+        self._all_open = False
+
+    def _event(self, table: dict[str, threading.Event], name: str) -> threading.Event:
+        with self._lock:
+            event = table.setdefault(name, threading.Event())
+            if table is self._opened and self._all_open:
+                event.set()
+            return event
+
+    def pass_through(self, name: str) -> None:
+        self._event(self._entered, name).set()
+        if not self._event(self._opened, name).wait(GATE_LIMIT):
+            raise AssertionError(f"gate {name!r} was never opened")
+
+    def entered(self, name: str) -> bool:
+        return self._event(self._entered, name).is_set()
+
+    def wait_entered(self, name: str) -> None:
+        assert self._event(self._entered, name).wait(GATE_LIMIT), f"no query reached {name!r}"
+
+    def open(self, name: str) -> None:
+        self._event(self._opened, name).set()
+
+    def open_all(self) -> None:
+        with self._lock:
+            self._all_open = True
+            for event in self._opened.values():
+                event.set()
+
+
+class _GatedStore:
+    """A store whose queries marked ``# hold NAME`` wait at a gate: a slow query on demand."""
+
+    def __init__(self, store, gates: _Gates) -> None:
+        self.store = store
+        self.gates = gates
+
+    def query(self, sparql: str, **options):
+        first_line = sparql.partition("\n")[0]
+        if first_line.startswith("# hold "):
+            self.gates.pass_through(first_line.removeprefix("# hold "))
+        return self.store.query(sparql, **options)
+
+
+def _held(name: str, query: str = BY_SOC_PREFIX) -> str:
+    return f"# hold {name}\n{query}"
+
+
+def _wait_until(condition: Callable[[], bool], description: str) -> None:
+    deadline = time.monotonic() + GATE_LIMIT
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting until {description}"
+        time.sleep(0.01)
+
+
+def _ctids(result) -> set[str]:
+    column = result.variables.index("ctid")
+    return {row[column].value for row in result.rows}
+
+
+@pytest.fixture
+def callers():
+    """Threads that call the runner while the test thread watches the queue."""
+    pool = ThreadPoolExecutor(4, thread_name_prefix="caller")
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
+def gates(callers):
+    """Gates for held queries, all opened at teardown before the callers are joined."""
+    named = _Gates()
+    yield named
+    named.open_all()
+
+
+@pytest.fixture
+def one_worker(gates, loaded_registry, settings):
+    """Build runners with one worker over the real documents, their queries gated."""
+    runners = []
+
+    def build(**queue_settings) -> QueryRunner:
+        limits = {"query_workers": 1, "query_timeout": 2 * GATE_LIMIT, **queue_settings}
+        runner = QueryRunner(
+            _GatedStore(loaded_registry.store, gates), settings.with_overrides(**limits)
+        )
+        runners.append(runner)
+        return runner
+
+    yield build
+    for runner in runners:
+        runner.close()
+
+
+def test_busy_query_waits_then_succeeds(one_worker, gates, callers):
+    runner = one_worker(query_queue_length=1, query_queue_wait=GATE_LIMIT)
+    first = callers.submit(runner.run, _held("first"))
+    gates.wait_entered("first")
+    gates.open("second")
+    second = callers.submit(runner.run, _held("second"))
+    _wait_until(lambda: runner.waiting == 1, "the second query waits for the worker")
+    assert not second.done()
+
+    gates.open("first")
+
+    assert _ctids(first.result(timeout=GATE_LIMIT)) == {IUSB_BSN}
+    assert _ctids(second.result(timeout=GATE_LIMIT)) == {IUSB_BSN}
+    assert runner.waiting == 0
+
+
+def test_queue_serves_first_come_first(one_worker, gates, callers):
+    runner = one_worker(query_queue_length=2, query_queue_wait=GATE_LIMIT)
+    callers.submit(runner.run, _held("first"))
+    gates.wait_entered("first")
+    earlier = callers.submit(runner.run, _held("earlier"))
+    _wait_until(lambda: runner.waiting == 1, "the earlier query waits")
+    later = callers.submit(runner.run, _held("later"))
+    _wait_until(lambda: runner.waiting == 2, "the later query waits")
+
+    gates.open("first")
+
+    gates.wait_entered("earlier")
+    assert not gates.entered("later")
+    gates.open("earlier")
+    gates.open("later")
+    assert _ctids(earlier.result(timeout=GATE_LIMIT)) == {IUSB_BSN}
+    assert _ctids(later.result(timeout=GATE_LIMIT)) == {IUSB_BSN}
+
+
+@pytest.mark.parametrize("queue_length", [0, 2])
+def test_full_queue_busy_at_once(one_worker, gates, callers, queue_length):
+    runner = one_worker(query_queue_length=queue_length, query_queue_wait=GATE_LIMIT)
+    callers.submit(runner.run, _held("first"))
+    gates.wait_entered("first")
+    for _ in range(queue_length):
+        callers.submit(runner.run, _held("first"))
+    _wait_until(lambda: runner.waiting == queue_length, "the queue is full")
+
+    with pytest.raises(ServiceBusy) as caught:
+        runner.run(BY_SOC_PREFIX)
+
+    assert caught.value.extensions["reason"] == "queue-full"
+    assert caught.value.extensions["queue_length"] == queue_length
+    assert caught.value.extensions["retry_after"] >= 1
+    assert runner.waiting == queue_length
+
+
+def test_queue_wait_runs_out(one_worker, gates, callers):
+    runner = one_worker(query_queue_length=1, query_queue_wait=0.2)
+    callers.submit(runner.run, _held("first"))
+    gates.wait_entered("first")
+
+    waiting = callers.submit(runner.run, BY_SOC_PREFIX)
+
+    with pytest.raises(ServiceBusy) as caught:
+        waiting.result(timeout=GATE_LIMIT)
+    assert caught.value.extensions["reason"] == "queue-wait-expired"
+    assert caught.value.extensions["max_wait_seconds"] == 0.2
+    assert caught.value.extensions["retry_after"] >= 1
+    assert runner.waiting == 0
+
+
+def test_queue_wait_counts_toward_time_limit(one_worker, gates, callers):
+    time_limit, held_for = 2.0, 1.0
+    runner = one_worker(query_timeout=time_limit, query_queue_length=1, query_queue_wait=time_limit)
+    callers.submit(runner.run, _held("first"))
+    gates.wait_entered("first")
+    started = time.monotonic()
+    second = callers.submit(runner.run, _held("second"))  # gate "second" stays shut
+    _wait_until(lambda: runner.waiting == 1, "the second query waits for the worker")
+    time.sleep(held_for)
+
+    gates.open("first")
+
+    with pytest.raises(QueryTimeout) as caught:
+        second.result(timeout=GATE_LIMIT)
+    elapsed = time.monotonic() - started
+    assert caught.value.extensions["limit_seconds"] == time_limit
+    assert caught.value.extensions["waited_seconds"] >= held_for
+    # A time limit that restarted after the wait would end at time_limit + held_for or later.
+    assert elapsed < time_limit + held_for
+
+
+def test_full_queue_http_503(vocab_dir, gates, callers):
+    registry, client = _limited_client(vocab_dir, query_workers=1, query_queue_length=0)
+    registry.queries.store = _GatedStore(registry.store, gates)
+    first = callers.submit(registry.queries.run, _held("first", "ASK { ?s ?p ?o }"))
+    gates.wait_entered("first")
+
+    response = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+    gates.open("first")
+    first.result(timeout=GATE_LIMIT)
+    registry.close()
+
+    problem = json.loads(response.data)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert problem["reason"] == "queue-full"
+    assert response.headers["Retry-After"] == str(problem["retry_after"])
+
+
+def test_queue_defaults_follow_workers():
+    runner = QueryRunner(None, Settings(query_workers=3, query_timeout=8))
+    runner.close()
+    assert runner.queue_length == 12
+    assert runner.queue_wait == 4
+
+
+def test_queue_wait_capped_by_time_limit():
+    runner = QueryRunner(None, Settings(query_timeout=8, query_queue_wait=30))
+    runner.close()
+    assert runner.queue_wait == 8
+
+
+def test_queue_settings_from_env():
+    settings = Settings.from_env(
+        {"REGISTRY_QUERY_QUEUE_LENGTH": "7", "REGISTRY_QUERY_QUEUE_WAIT": "2.5"}
+    )
+    assert settings.query_queue_length == 7
+    assert settings.query_queue_wait == 2.5
+
+
+@pytest.mark.parametrize("setting", [{"query_queue_length": -1}, {"query_queue_wait": -0.5}])
+def test_negative_queue_setting_rejected(setting):
+    with pytest.raises(ValueError, match="is invalid"):
+        QueryRunner(None, Settings(**setting))
