@@ -350,7 +350,18 @@ def _dataset_options(
     options: dict[str, Any] = {}
     if default_graphs:
         options["use_default_graph_as_union"] = False
-        options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs]
+        options["default_graph"] = [_graph_name("default-graph-uri", v) for v in default_graphs]
     if named_graphs:
-        options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs]
+        options["named_graphs"] = [_graph_name("named-graph-uri", v) for v in named_graphs]
     return options
+
+
+def _graph_name(parameter: str, value: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(value)
+    except ValueError as exc:
+        raise InvalidQuery(
+            f"{parameter} {value!r} is not a valid IRI ({exc}); give each graph as an absolute "
+            "IRI, such as the registry's {base URL}/graph/{ctid}",
+            parameter=parameter,
+        ) from exc

@@ -186,6 +186,16 @@ def test_default_graph_uri_restricts_dataset(loaded_client, loaded_registry):
     assert _bindings(response) == []
 
 
+@pytest.mark.parametrize("parameter", ["default-graph-uri", "named-graph-uri"])
+def test_invalid_graph_iri_rejected(loaded_client, parameter):
+    response = loaded_client.get(
+        "/sparql", query_string={"query": "ASK { ?s ?p ?o }", parameter: "not an iri"}
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert json.loads(response.data)["parameter"] == parameter
+
+
 @pytest.mark.parametrize(
     "query",
     [
