@@ -54,6 +54,9 @@ from common import (
 )
 from questions import Question, questions
 
+from registry.config import Settings
+from registry.service import Registry
+
 SPARQL_JSON = "application/sparql-results+json"
 Task = tuple[Question, str]
 
@@ -315,7 +318,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.data / "registry-store").exists() or not (args.data / "oxigraph-store").exists():
         raise SystemExit(f"load the stores first: bench/load.py --data {args.data}")
     parameters = manifest["parameters"]
-    questions_ = questions()
+    questions_ = prepare_questions(args.data, manifest["base_url"], parameters, args.values)
     mix = Mix(questions_, parameters, make_tasks(questions_, parameters, args.values), args)
     figures = header("queries", manifest["documents"])
     figures["quads"] = manifest["quads"]
@@ -337,6 +340,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["targets"].update(phase(mix))
     figures["ratios"] = ratios(figures["targets"], args.clients)
     return figures
+
+
+def prepare_questions(
+    data: Path, base_url: str, parameters: dict[str, list[str]], per_question: int
+) -> list[Question]:
+    """Build the mix with the registry's query API open on ``DATA/registry-store``.
+
+    The registry is closed again before any target starts, because only one
+    process can open the store. The texts cover the values ``make_tasks`` and
+    ``warm_up`` take: the first ``per_question`` of each parameter, at least one.
+    """
+    values = {name: found[: max(per_question, 1)] for name, found in parameters.items()}
+    settings = Settings.from_env().with_overrides(store=data / "registry-store", base_url=base_url)
+    registry = Registry(settings)
+    try:
+        return questions(registry.employer, values)
+    finally:
+        registry.close()
 
 
 def ratios(targets: dict[str, Any], clients: list[int]) -> dict[str, Any]:

@@ -1,10 +1,16 @@
 """The employer query mix: each question with its HTTP API path and its SPARQL text.
 
-When ``registry.queries`` provides a question's SPARQL text, that text is
-used, so ``/sparql``, pyoxigraph and ``oxigraph serve`` run the main query of
-the HTTP API's answer. (The API may run more queries for one request, to add
-details.) Otherwise the fallback text below queries the statements described
-in ``docs/graph-model.md`` for the same question.
+Five questions are endpoints of the query API. Their SPARQL text is the one
+the API documents for the same request at ``GET /queries/{name}``, built by
+``EmployerQueries.sparql_for``, so ``/sparql``, pyoxigraph and ``oxigraph
+serve`` run the API's main query. (The API may run more queries for one
+request, to add details.) Those texts depend on the data, for example on the
+occupation codes in the store that a SOC code covers. So ``questions`` builds
+them over the benchmark's store, for the parameter values the mix uses, before
+any target runs.
+
+The other two questions have no named query in the API, and their texts are
+written here over the statements described in ``docs/graph-model.md``.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-PREFIXES = """PREFIX ceterms: <https://purl.org/ctdl/terms/>
-PREFIX ceasn: <https://purl.org/ctdlasn/terms/>
-PREFIX schema: <https://schema.org/>
-"""
+from registry.errors import RegistryError
+from registry.queries import PREFIXES, literal
+
 PAGE = 50
+OWN_SOURCE = "bench/questions.py"
+API_SOURCE = "EmployerQueries.sparql_for"
 
 
 @dataclass(frozen=True)
@@ -26,96 +33,45 @@ class Question:
 
     ``parameter`` names the list in the manifest's ``parameters`` that the
     values come from. ``path`` is the HTTP API path with ``{value}`` in it, or
-    ``None`` where the API has no endpoint for the question.
+    ``None`` where the API has no endpoint for the question. ``source`` names
+    where the SPARQL text comes from.
     """
 
     name: str
     parameter: str
     path: str | None
     sparql: Callable[[str], str]
-    source: str = "bench fallback"
+    source: str
 
 
-def soc_branch(code: str) -> str:
-    """Return the code prefix a SOC code covers: ``29-0000`` covers ``29-``, ``29-1140``
-    covers ``29-114`` and a detailed code covers itself."""
-    if code.endswith("0000"):
-        return code[:3]
-    if code.endswith("000"):
-        return code[:4]
-    if code.endswith("0"):
-        return code[:6]
-    return code
+@dataclass(frozen=True)
+class ApiQuestion:
+    """A question of the query API: ``name`` is also the name of its named query, and
+    the value fills the named query's parameter ``query_parameter``."""
+
+    name: str
+    parameter: str
+    path: str
+    query_parameter: str
 
 
-def literal(value: str) -> str:
-    """Return ``value`` as a SPARQL string literal (the values come from the generator)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def occupation_credentials(code: str) -> str:
-    return f"""{PREFIXES}
-SELECT ?resource (SAMPLE(?name_) AS ?name) WHERE {{
-  ?resource ceterms:occupationType/ceterms:codedNotation ?code .
-  FILTER(STRSTARTS(?code, {literal(soc_branch(code))}))
-  ?resource ceterms:ctid ?ctid .
-  OPTIONAL {{ ?resource ceterms:name ?name_ }}
-}}
-GROUP BY ?resource ORDER BY ?resource LIMIT {PAGE + 1}"""
-
-
-def occupation_competencies(code: str) -> str:
-    return f"""{PREFIXES}
-SELECT DISTINCT ?competency ?text WHERE {{
-  {{
-    ?occupation a ceterms:Occupation ; ceterms:occupationType/ceterms:codedNotation ?code .
-    FILTER(STRSTARTS(?code, {literal(soc_branch(code))}))
-    ?occupation ceasn:skillEmbodied ?competency .
-  }} UNION {{
-    ?competency a ceasn:Competency ; ceterms:occupationType/ceterms:codedNotation ?code .
-    FILTER(STRSTARTS(?code, {literal(soc_branch(code))}))
-  }}
-  OPTIONAL {{ ?competency ceasn:competencyText ?text }}
-}}
-ORDER BY ?competency LIMIT {PAGE + 1}"""
-
-
-def competency_credentials(ctid: str) -> str:
-    return f"""{PREFIXES}
-SELECT DISTINCT ?resource ?name WHERE {{
-  ?competency ceterms:ctid {literal(ctid)} .
-  {{ ?resource ceterms:teaches/ceterms:targetNode ?competency }}
-  UNION {{ ?resource ceterms:assesses/ceterms:targetNode ?competency }}
-  UNION {{ ?resource ceterms:requires/ceterms:targetCompetency/ceterms:targetNode ?competency }}
-  ?resource ceterms:ctid ?ctid .
-  OPTIONAL {{ ?resource ceterms:name ?name }}
-}}
-ORDER BY ?resource LIMIT {PAGE + 1}"""
-
-
-def transfer_values(ctid: str) -> str:
-    return f"""{PREFIXES}
-SELECT ?profile ?name ?value ?for WHERE {{
-  ?resource ceterms:ctid {literal(ctid)} .
-  ?profile ceterms:transferValueFrom ?resource ; ceterms:ctid ?profileCtid .
-  OPTIONAL {{ ?profile ceterms:name ?name }}
-  OPTIONAL {{ ?profile ceterms:transferValue/schema:value ?value }}
-  OPTIONAL {{ ?profile ceterms:transferValueFor ?for }}
-}}
-ORDER BY ?profile LIMIT {PAGE + 1}"""
-
-
-def search(word: str) -> str:
-    return f"""{PREFIXES}
-SELECT DISTINCT ?resource ?ctid WHERE {{
-  ?resource ceterms:ctid ?ctid ;
-    ceterms:name|ceterms:description|ceasn:competencyText ?text .
-  FILTER(CONTAINS(LCASE(STR(?text)), {literal(word.lower())}))
-}}
-LIMIT 100"""
+API_QUESTIONS = (
+    ApiQuestion("occupation-credentials", "occupation", "/occupations/{value}/credentials", "code"),
+    ApiQuestion(
+        "occupation-competencies", "occupation", "/occupations/{value}/competencies", "code"
+    ),
+    ApiQuestion(
+        "competency-credentials", "competency", "/competencies/{value}/credentials", "ctid"
+    ),
+    ApiQuestion(
+        "transfer-values", "transfer_source", "/credentials/{value}/transfer-values", "ctid"
+    ),
+    ApiQuestion("search", "search", "/search?q={value}", "q"),
+)
 
 
 def resource(ctid: str) -> str:
+    """Return the statements about the resource with this CTID."""
     return f"""{PREFIXES}
 SELECT ?predicate ?object WHERE {{
   ?resource ceterms:ctid {literal(ctid)} ; ?predicate ?object .
@@ -134,113 +90,54 @@ SELECT DISTINCT ?resource ?name WHERE {{
 ORDER BY ?resource LIMIT {PAGE + 1}"""
 
 
-FALLBACK = (
-    Question(
-        "occupation-credentials",
-        "occupation",
-        "/occupations/{value}/credentials",
-        occupation_credentials,
-    ),
-    Question(
-        "occupation-competencies",
-        "occupation",
-        "/occupations/{value}/competencies",
-        occupation_competencies,
-    ),
-    Question(
-        "competency-credentials",
-        "competency",
-        "/competencies/{value}/credentials",
-        competency_credentials,
-    ),
-    Question(
-        "transfer-values",
-        "transfer_source",
-        "/credentials/{value}/transfer-values",
-        transfer_values,
-    ),
-    Question("search", "search", "/search?q={value}", search),
-    Question("resource-by-ctid", "resource", "/resources/{value}", resource),
-    Question("required-by", "required_credential", None, required_by),
+OWN_QUESTIONS = (
+    Question("resource-by-ctid", "resource", "/resources/{value}", resource, OWN_SOURCE),
+    Question("required-by", "required_credential", None, required_by, OWN_SOURCE),
 )
 
 
-def questions() -> list[Question]:
-    """Return the mix, with the registry's own SPARQL texts wherever it has them."""
-    registry_texts = _registry_texts()
-    mix = []
-    for question in FALLBACK:
-        text = registry_texts.get(question.name)
-        if text is None:
-            mix.append(question)
-        else:
-            mix.append(
-                Question(question.name, question.parameter, question.path, text, "registry.queries")
-            )
-    return mix
+def questions(employer: Any, values: dict[str, list[str]]) -> list[Question]:
+    """Return the mix, with the query API's SPARQL text built for each of ``values``.
 
-
-def _registry_texts() -> dict[str, Callable[[str], str]]:
-    """Return the SPARQL builders ``registry.queries`` offers, by question name.
-
-    The module may be missing or older than this script; then the fallback
-    texts are used for the questions it cannot build.
+    ``employer`` is the ``EmployerQueries`` of a registry open on the
+    benchmark's store. ``values`` maps each manifest parameter to the values
+    the mix runs with. Raise ``RuntimeError`` naming the question and the
+    value when the API cannot build a text.
     """
-    try:
-        from registry import queries
-        from registry.queries import ClassHierarchy, OccupationCode
-        from registry.vocab import VocabCache
-    except ImportError:
-        return {}
-    try:
-        types = _learning_types(ClassHierarchy, VocabCache)
-    except Exception:  # noqa: BLE001 - an older module shape means: use the fallbacks
-        return {}
-    texts: dict[str, Callable[[str], str]] = {}
-    builders: dict[str, Callable[[str], str]] = {
-        "occupation-credentials": lambda code: queries.occupation_credentials_query(
-            OccupationCode.parse(code), types, PAGE, 0
-        ),
-        "occupation-competencies": lambda code: queries.occupation_competencies_query(
-            OccupationCode.parse(code), PAGE, 0
-        ),
-        "competency-credentials": lambda ctid: queries.competency_credentials_query(
-            ctid, types, PAGE, 0
-        ),
-        "transfer-values": lambda ctid: queries.transfer_values_query(ctid, PAGE, 0),
-        "search": lambda word: queries.search_query([word], [], None),
-    }
-    for name, build in builders.items():
+    mix = [
+        _with_api_texts(employer, question, values.get(question.parameter, []))
+        for question in API_QUESTIONS
+    ]
+    return mix + list(OWN_QUESTIONS)
+
+
+def _with_api_texts(employer: Any, question: ApiQuestion, values: list[str]) -> Question:
+    texts = {}
+    for value in values:
         try:
-            build(_EXAMPLES[name])
-        except Exception:  # noqa: BLE001 - this builder's signature changed; use the fallback
-            continue
-        texts[name] = build
-    return texts
+            texts[value] = employer.sparql_for(question.name, {question.query_parameter: value})
+        except RegistryError as exc:
+            raise RuntimeError(
+                f"the query API failed to build the {question.name} SPARQL for "
+                f"{question.query_parameter}={value!r}: {exc}"
+            ) from exc
+    return Question(
+        question.name,
+        question.parameter,
+        question.path,
+        _built_texts(question.name, texts),
+        API_SOURCE,
+    )
 
 
-_EXAMPLES = {
-    "occupation-credentials": "29-1141",
-    "occupation-competencies": "29-1141",
-    "competency-credentials": "ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b",
-    "transfer-values": "ce-2f7bc05c-2f9c-4119-9507-2f64d1a71b7b",
-    "search": "nurse",
-}
+def _built_texts(name: str, texts: dict[str, str]) -> Callable[[str], str]:
+    """Return a lookup of the texts built for ``name``, which rejects any other value."""
 
+    def sparql(value: str) -> str:
+        if value not in texts:
+            raise LookupError(
+                f"no {name} SPARQL was built for {value!r}; pass the value to questions()"
+            )
+        return texts[value]
 
-def _learning_types(hierarchy_class: Any, cache_class: Any) -> list[str]:
-    """Return the CTDL classes that prepare for an occupation, as SPARQL IRIs."""
-    from registry.config import Settings
-    from registry.validation import CTDL_SCHEMA_URL, CTDLASN_SCHEMA_URL
-
-    cache = cache_class(Settings.from_env().vocab_cache_dir)
-    encodings = [cache.load_json(CTDL_SCHEMA_URL), cache.load_json(CTDLASN_SCHEMA_URL)]
-    namespaces = {
-        "ceterms": "https://purl.org/ctdl/terms/",
-        "ceasn": "https://purl.org/ctdlasn/terms/",
-    }
-    expanded = []
-    for name in sorted(hierarchy_class(encodings).learning_classes()):
-        prefix, _, local = name.partition(":")
-        expanded.append(f"<{namespaces.get(prefix, prefix + ':')}{local}>")
-    return expanded
+    return sparql
