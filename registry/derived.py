@@ -27,6 +27,9 @@ import pyoxigraph as ox
 
 log = logging.getLogger(__name__)
 
+# Documents re-indexed per transaction by ``sync``.
+SYNC_BATCH = 500
+
 BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS indexed (
     document TEXT PRIMARY KEY,
@@ -128,15 +131,22 @@ class DerivedIndex:
         """
         indexed = self.indexed_versions()
         stale = [ctid for ctid, (version, _) in applied.items() if indexed.get(ctid) != version]
-        for ctid in stale:
-            version, action = applied[ctid]
-            triples = triples_of(ctid) if action == "publish" else None
-            if triples is None:
-                self.remove(ctid, version)
-            else:
-                self.index(ctid, version, triples)
-        if stale:
-            log.info("%s: re-indexed %d documents", self.NAME, len(stale))
+        for start in range(0, len(stale), SYNC_BATCH):
+            written = []
+            for ctid in stale[start : start + SYNC_BATCH]:
+                version, action = applied[ctid]
+                triples = triples_of(ctid) if action == "publish" else None
+                if triples is None:
+                    self.remove(ctid, version)
+                else:
+                    written.append((ctid, version, triples))
+            self.index_many(written)
+            log.info(
+                "%s: re-indexed %d of %d documents",
+                self.NAME,
+                min(start + SYNC_BATCH, len(stale)),
+                len(stale),
+            )
         return len(stale)
 
     def _read(

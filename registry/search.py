@@ -1,15 +1,20 @@
 """Full-text search over names, descriptions, competency text and keywords.
 
-Oxigraph has no text index, so the registry keeps one beside the store: an
-SQLite FTS5 table (``search.sqlite3`` in the store folder, in memory without
-one), ranked with BM25 and stemmed with the Porter stemmer over Unicode
-words, accents folded. Each resource with a CTID gets one entry per language
-of its text. The entry also records the resource's CTDL classes and their
-superclasses, so a search for ``ceterms:Credential`` finds certificates.
+Oxigraph has no text index, so the registry keeps one beside the store: a
+Tantivy index (``search.tantivy/`` in the store folder, in memory without
+one), ranked with BM25 and stemmed with the English Snowball stemmer over
+words, accents folded. Each resource with a CTID is one entry holding its
+text in every language; the entry also records the resource's CTDL classes
+and their superclasses, so a search for ``ceterms:Credential`` finds
+certificates. Tantivy finds the best page without scoring every match, so a
+word that half the registry uses costs about as much as a rare one.
 
-The index is derived data. The publisher updates it after each store write,
-and at start-up ``sync`` re-indexes every document whose applied version
-differs from the one indexed, so a crash between the two writes heals itself.
+The index is derived data (``registry.derived``). Writes collect in
+Tantivy's writer and are committed before the next search, or at close: a
+Tantivy commit syncs its files to disk and costs tens of milliseconds, too
+much for every publish. ``search.sqlite3`` records which version of each
+document the committed index holds, written after the commit, so a crash
+before it leaves documents that ``sync`` re-indexes at the next start.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
+import tantivy
+from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
 from registry.derived import DerivedIndex
 from registry.errors import InvalidRequest
@@ -34,14 +42,16 @@ CEASN = "https://purl.org/ctdlasn/terms/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CTID = CETERMS + "ctid"
 
-# The properties that fill each column. BM25 weighs the columns in this order.
+# The properties that fill each field, and how much a match in the field counts.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "name": (CETERMS + "name", CEASN + "name", CEASN + "competencyLabel"),
     "text": (CEASN + "competencyText",),
     "keywords": (CETERMS + "keyword", CEASN + "conceptKeyword", CETERMS + "alternateName"),
     "description": (CETERMS + "description", CEASN + "description"),
 }
-WEIGHTS = (10.0, 6.0, 3.0, 1.0)
+WEIGHTS = {"name": 10.0, "text": 6.0, "keywords": 3.0, "description": 1.0}
+# The fields a snippet is taken from, in order of preference.
+SNIPPET_FIELDS = ("text", "description", "keywords", "name")
 
 # How much a class's text counts, so that a credential named "Nursing" ranks
 # above the many transfer values and courses that mention nursing. The first
@@ -52,75 +62,132 @@ BOOSTS = (
     ("ceterms:AssessmentProfile", 1.3),
     ("ceterms:TransferValueProfile", 0.5),
 )
-# Bump when the tables change; an index built by another version is rebuilt.
-INDEX_VERSION = 2
+OTHER_CLASSES = "other"
+# Bump when the fields change; an index built by another version is rebuilt.
+INDEX_VERSION = 3
 OCCUPATION_TYPE = CETERMS + "occupationType"
 CODED_NOTATION = CETERMS + "codedNotation"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS entries (
-    rowid INTEGER PRIMARY KEY,
-    document TEXT NOT NULL,
-    iri TEXT NOT NULL,
-    ctid TEXT NOT NULL,
-    classes TEXT NOT NULL,
-    types TEXT NOT NULL,
-    code TEXT,
-    boost REAL NOT NULL,
-    language TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_document ON entries (document);
-CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(
-    name, text, keywords, description,
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
-"""
+ANALYZER = "ctdl_text"
+# Tantivy's writer buffers this much before it writes a segment.
+WRITER_HEAP = 64_000_000
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _analyzer() -> Any:
+    return (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(64))
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+        .filter(Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _schema() -> Any:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("document", stored=False, tokenizer_name="raw")
+    builder.add_text_field("iri", stored=True, tokenizer_name="raw")
+    builder.add_text_field("ctid", stored=True, tokenizer_name="raw")
+    builder.add_text_field("classes", stored=True, tokenizer_name="raw")
+    builder.add_text_field("types", stored=False, tokenizer_name="raw")
+    builder.add_text_field("rank_class", stored=False, tokenizer_name="raw")
+    builder.add_text_field("code", stored=True, tokenizer_name="raw")
+    builder.add_text_field("language", stored=True, tokenizer_name="raw")
+    builder.add_text_field("names", stored=True, index_option="basic", tokenizer_name="raw")
+    for field in COLUMNS:
+        builder.add_text_field(field, stored=True, tokenizer_name=ANALYZER)
+    return builder.build()
+
+
 class SearchIndex(DerivedIndex):
-    """The FTS5 index of one store. ``types_of`` maps a class IRI to it and its superclasses."""
+    """The Tantivy index of one store. ``types_of`` maps a class IRI to it and its
+    superclasses."""
 
     VERSION = INDEX_VERSION
-    SCHEMA = SCHEMA
+    SCHEMA = ""
+    # The SQLite full-text tables of earlier versions, dropped on upgrade.
     TABLES = ("entries", "texts")
     NAME = "search index"
 
     def __init__(self, path: Path | None, types_of: Callable[[str], Iterable[str]]) -> None:
         self._types_of = types_of
         super().__init__(path)
+        self._schema = _schema()
+        self._analyzer = _analyzer()
+        folder = path.with_suffix(".tantivy") if path is not None else None
+        if folder is not None and not super().indexed_versions():
+            # A new or rebuilt version table: whatever the folder holds is stale.
+            shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self._index = tantivy.Index(self._schema, path=str(folder) if folder else None)
+        self._index.register_tokenizer(ANALYZER, self._analyzer)
+        self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        self._pending: dict[str, int] = {}
+        self._index.reload()
+        self._searcher = self._index.searcher()
 
-    # Writing (DerivedIndex hooks)
+    def close(self) -> None:
+        with self._lock:
+            self._commit()
+            self._writer.wait_merging_threads()
+        super().close()
 
-    def prepare(self, triples: Iterable[ox.Triple]) -> list[tuple[Any, ...]]:
+    # Writing
+
+    def prepare(self, triples: Iterable[ox.Triple]) -> list[dict[str, Any]]:
         return list(self._entries(triples))
 
-    def insert(self, document: str, prepared: list[tuple[Any, ...]]) -> None:
-        for iri, ctid, classes, types, code, boost, language, columns in prepared:
-            cursor = self._connection.execute(
-                "INSERT INTO entries (document, iri, ctid, classes, types, code, boost, language)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (document, iri, ctid, classes, types, code, boost, language),
-            )
-            self._connection.execute(
-                "INSERT INTO texts (rowid, name, text, keywords, description)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (cursor.lastrowid, *(columns[c] for c in COLUMNS)),
-            )
+    def index_many(self, documents: list[tuple[str, int, Iterable[ox.Triple]]]) -> None:
+        """Replace the entries of several documents; they show in the next search."""
+        prepared = [(ctid, version, self.prepare(triples)) for ctid, version, triples in documents]
+        with self._lock:
+            for document, version, entries in prepared:
+                self._writer.delete_documents_by_term("document", document)
+                for fields in entries:
+                    self._writer.add_document(tantivy.Document(document=document, **fields))
+                self._pending[document] = version
 
-    def delete(self, document: str) -> None:
-        rowids = [
-            (row[0],)
-            for row in self._connection.execute(
-                "SELECT rowid FROM entries WHERE document = ?", (document,)
-            )
-        ]
-        self._connection.executemany("DELETE FROM texts WHERE rowid = ?", rowids)
-        self._connection.execute("DELETE FROM entries WHERE document = ?", (document,))
+    def remove(self, document: str, version: int) -> None:
+        """Drop a deleted document's entries, remembering the version of the delete."""
+        with self._lock:
+            self._writer.delete_documents_by_term("document", document)
+            self._pending[document] = version
 
-    def _entries(self, triples: Iterable[ox.Triple]) -> Iterable[tuple[Any, ...]]:
-        """Yield one entry per resource with a CTID and per language of its text."""
+    def sync(
+        self,
+        applied: dict[str, tuple[int, str]],
+        triples_of: Callable[[str], list[ox.Triple] | None],
+    ) -> int:
+        count = super().sync(applied, triples_of)
+        with self._lock:
+            self._commit()
+        return count
+
+    def indexed_versions(self) -> dict[str, int]:
+        with self._lock:
+            self._commit()
+            return dict(self._connection.execute("SELECT document, version FROM indexed"))
+
+    def _commit(self) -> None:
+        """Commit the writer, then record the versions it holds (under the lock)."""
+        if not self._pending:
+            return
+        self._writer.commit()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        self._connection.execute("BEGIN IMMEDIATE")
+        self._connection.executemany(
+            "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+            list(self._pending.items()),
+        )
+        self._connection.execute("COMMIT")
+        self._pending.clear()
+
+    def _entries(self, triples: Iterable[ox.Triple]) -> Iterable[dict[str, Any]]:
+        """Yield the fields of one entry per resource with a CTID and some text."""
         ctids: dict[str, str] = {}
         classes: dict[str, set[str]] = defaultdict(set)
         types: dict[str, set[str]] = defaultdict(set)
@@ -145,16 +212,35 @@ class SearchIndex(DerivedIndex):
             elif predicate in column_of and isinstance(triple.object, ox.Literal):
                 language = (triple.object.language or "").lower()
                 texts[(subject, language)][column_of[predicate]].append(triple.object.value)
+        by_subject: dict[str, dict[str, dict[str, list[str]]]] = defaultdict(dict)
         for (subject, language), columns in texts.items():
-            if subject not in ctids:
-                continue
-            joined = {column: "\n".join(columns.get(column, [])) for column in COLUMNS}
-            type_list = f" {' '.join(sorted(types[subject]))} "
-            asserted = " ".join(sorted(classes[subject]))
+            if subject in ctids:
+                by_subject[subject][language] = columns
+        for subject, languages in by_subject.items():
             codes = sorted(notations[a] for a in alignments[f"<{subject}>"] if a in notations)
-            code = codes[0] if "ceterms:Occupation" in classes[subject] and codes else None
-            boost = next((b for name, b in BOOSTS if name in types[subject]), 1.0)
-            yield subject, ctids[subject], asserted, type_list, code, boost, language, joined
+            occupation = "ceterms:Occupation" in classes[subject] and codes
+            rank_class = next((name for name, _ in BOOSTS if name in types[subject]), None)
+            fields: dict[str, Any] = {
+                "iri": subject,
+                "ctid": ctids[subject],
+                "classes": sorted(classes[subject]),
+                "types": sorted(types[subject]),
+                "rank_class": rank_class or OTHER_CLASSES,
+                "code": codes[0] if occupation else [],
+                "language": sorted(_language_terms(languages)),
+                "names": json.dumps(
+                    {
+                        tag: columns["name"][0]
+                        for tag, columns in languages.items()
+                        if columns.get("name")
+                    }
+                ),
+            }
+            for column in COLUMNS:
+                fields[column] = [
+                    value for columns in languages.values() for value in columns.get(column, [])
+                ]
+            yield fields
 
     # Reading
 
@@ -167,84 +253,158 @@ class SearchIndex(DerivedIndex):
         language: str | None = None,
         within: set[str] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return up to ``limit + 1`` ranked hits from ``offset`` and the total count.
-
-        Each resource appears once, with its best-ranked language entry.
-        """
-        match = match_expression(text)
-        conditions, parameters = _conditions(types, language, within)
-        # Rank every match by BM25 alone; snippets and highlights, which cost far
-        # more, are made afterwards for the page only.
-        ranked = (
-            "WITH hits AS MATERIALIZED (SELECT rowid, bm25(texts, ?, ?, ?, ?) AS score"
-            " FROM texts WHERE texts MATCH ?)"
-            " SELECT e.iri, h.rowid, MIN(h.score * e.boost) AS score, COUNT(*) OVER () AS total"
-            f" FROM hits h JOIN entries e ON e.rowid = h.rowid {conditions}"
-            " GROUP BY e.iri ORDER BY score, e.iri LIMIT ? OFFSET ?"
-        )
+        """Return up to ``limit + 1`` ranked hits from ``offset`` and the total count."""
+        words = self._query_terms(text)
+        query = self._ranked(self._matching(words, types, language, within))
         with self._lock:
-            rows = self._connection.execute(
-                ranked, [*WEIGHTS, match, *parameters, limit + 1, offset]
-            ).fetchall()
-            if rows:
-                total = rows[0][3]
-            else:
-                total = self._count(match, conditions, parameters)
-            details = self._details(match, [row[1] for row in rows])
-        hits = [_hit(details[rowid], score) for _, rowid, score, _ in rows]
-        return hits, total
+            self._commit()
+            searcher = self._searcher
+        found = searcher.search(query, limit + 1, count=True, offset=offset)
+        snippets = self._snippet_makers(searcher, self._matching(words, None, None, None))
+        hits = [
+            self._hit(searcher.doc(address), score, snippets, language)
+            for score, address in found.hits
+        ]
+        return hits, found.count
 
-    def _count(self, match: str, conditions: str, parameters: list[Any]) -> int:
-        """The number of resources matching, for a page past the last hit."""
-        count = (
-            "SELECT COUNT(DISTINCT e.iri) FROM texts JOIN entries e ON e.rowid = texts.rowid"
-            f" {conditions}{' AND' if conditions else ' WHERE'} texts MATCH ?"
-        )
-        return self._connection.execute(count, [*parameters, match]).fetchone()[0]
+    def _query_terms(self, text: str) -> list[str]:
+        """The indexed forms of the words typed; raise ``InvalidRequest`` if there are none."""
+        words = [
+            term for word in _WORD.findall(text or "") for term in self._analyzer.analyze(word)
+        ]
+        if not words:
+            raise InvalidRequest(
+                "the search needs at least one word in the q parameter, e.g. /search?q=nursing",
+                q=text,
+            )
+        return words
 
-    def _details(self, match: str, rowids: list[int]) -> dict[int, tuple[Any, ...]]:
-        """The entry, name and snippet of each ranked row."""
-        if not rowids:
-            return {}
-        sql = (
-            "SELECT texts.rowid, e.iri, e.ctid, e.classes, e.code, e.language,"
-            " highlight(texts, 0, '', ''), snippet(texts, -1, '[', ']', '...', 16)"
-            " FROM texts JOIN entries e ON e.rowid = texts.rowid"
-            " WHERE texts MATCH ? AND texts.rowid IN (SELECT value FROM json_each(?))"
-        )
-        rows = self._connection.execute(sql, [match, json.dumps(rowids)])
-        return {row[0]: row[1:] for row in rows}
+    def _matching(
+        self,
+        words: list[str],
+        types: list[str] | None,
+        language: str | None,
+        within: set[str] | None,
+    ) -> Any:
+        """Every word in some field (the last may begin a longer word), within the filters."""
+        clauses = [
+            (Occur.Must, self._word(word, last=i == len(words) - 1)) for i, word in enumerate(words)
+        ]
+        if types:
+            clauses.append((Occur.Must, Query.term_set_query(self._schema, "types", types)))
+        if language:
+            clauses.append(
+                (Occur.Must, Query.term_query(self._schema, "language", language.lower()))
+            )
+        if within is not None:
+            clauses.append((Occur.Must, Query.term_set_query(self._schema, "iri", sorted(within))))
+        return Query.boolean_query(clauses)
+
+    def _word(self, word: str, last: bool) -> Any:
+        """One word in any field, each field's BM25 score weighed by ``WEIGHTS``."""
+        alternatives = [
+            (Occur.Should, Query.boost_query(Query.term_query(self._schema, field, word), weight))
+            for field, weight in WEIGHTS.items()
+        ]
+        if last:
+            # The word being typed: terms that start with it count, with a small fixed score.
+            prefix = re.escape(word) + ".*"
+            alternatives += [
+                (
+                    Occur.Should,
+                    Query.const_score_query(Query.regex_query(self._schema, field, prefix), 0.1),
+                )
+                for field in WEIGHTS
+            ]
+        return Query.boolean_query(alternatives)
+
+    def _ranked(self, matching: Any) -> Any:
+        """Scale each entry's score by its class boost.
+
+        Tantivy adds the scores of matching clauses: the query is the match at
+        the smallest boost, plus, for each class that counts more, the same
+        match limited to that class at the difference.
+        """
+        boosts = dict(BOOSTS) | {OTHER_CLASSES: 1.0}
+        base = min(boosts.values())
+        clauses = [(Occur.Must, Query.boost_query(matching, base))]
+        for name, boost in boosts.items():
+            if boost > base:
+                limited = Query.boolean_query(
+                    [
+                        (Occur.Must, matching),
+                        (Occur.Must, Query.term_query(self._schema, "rank_class", name)),
+                    ]
+                )
+                clauses.append((Occur.Should, Query.boost_query(limited, boost - base)))
+        return Query.boolean_query(clauses)
+
+    def _snippet_makers(self, searcher: Any, query: Any) -> list[Any]:
+        return [
+            tantivy.SnippetGenerator.create(searcher, query, self._schema, field)
+            for field in SNIPPET_FIELDS
+        ]
+
+    def _hit(
+        self, document: Any, score: float, snippets: list[Any], language: str | None
+    ) -> dict[str, Any]:
+        fields = document.to_dict()
+        names = json.loads(_first(fields.get("names")) or "{}")
+        tag = _hit_language(language, names)
+        hit = {
+            "@id": _first(fields.get("iri")),
+            "@type": fields.get("classes", []),
+            "ctid": _first(fields.get("ctid")),
+            "code": _first(fields.get("code")),
+            "name": names.get(tag) if tag in names else next(iter(names.values()), None),
+            "language": tag or None,
+            "snippet": _snippet(document, snippets),
+            "score": round(score, 4),
+        }
+        return {key: value for key, value in hit.items() if value not in (None, "", [])}
 
 
-def match_expression(text: str) -> str:
-    """Turn what a person typed into an FTS5 query: every word must occur; the last
-    word may be the start of a longer one. Operators typed by the user are words."""
-    words = _WORD.findall(text or "")
-    if not words:
-        raise InvalidRequest(
-            "the search needs at least one word in the q parameter, e.g. /search?q=nursing",
-            q=text,
-        )
-    quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+def _first(values: Any) -> Any:
+    return values[0] if values else None
 
 
-def _conditions(
-    types: list[str] | None, language: str | None, within: set[str] | None
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    parameters: list[Any] = []
-    if types:
-        clauses.append("(" + " OR ".join("instr(e.types, ?) > 0" for _ in types) + ")")
-        parameters.extend(f" {name} " for name in types)
-    if language:
-        clauses.append("(e.language = ? OR e.language LIKE ?)")
-        parameters.extend([language.lower(), f"{language.lower()}-%"])
-    if within is not None:
-        clauses.append("e.iri IN (SELECT value FROM json_each(?))")
-        parameters.append(json.dumps(sorted(within)))
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", parameters
+def _hit_language(requested: str | None, names: dict[str, str]) -> str:
+    """The language a hit is reported in: the one asked for, else English, else the only one."""
+    if requested:
+        wanted = requested.lower()
+        return next((tag for tag in names if tag == wanted or tag.startswith(wanted + "-")), wanted)
+    for candidate in ("en", "en-us"):
+        if candidate in names:
+            return candidate
+    return next(iter(names), "") if len(names) == 1 else ""
+
+
+def _snippet(document: Any, makers: list[Any]) -> str | None:
+    """A fragment of the first field with a match, the matched words in ``[...]``."""
+    for maker in makers:
+        snippet = maker.snippet_from_doc(document)
+        ranges = snippet.highlighted()
+        if not ranges:
+            continue
+        # The ranges count bytes of the UTF-8 fragment.
+        fragment = snippet.fragment().encode()
+        marked, last = [], 0
+        for span in ranges:
+            marked += [fragment[last : span.start], b"[", fragment[span.start : span.end], b"]"]
+            last = span.end
+        marked.append(fragment[last:])
+        return b"".join(marked).decode(errors="replace")
+    return None
+
+
+def _language_terms(languages: Iterable[str]) -> set[str]:
+    """The tags a language filter matches: ``en-us`` is found by ``en-us`` and ``en``."""
+    terms = set()
+    for tag in languages:
+        if tag:
+            terms.add(tag)
+            terms.add(tag.split("-")[0])
+    return terms
 
 
 def _compact(iri: str) -> str:
@@ -252,18 +412,3 @@ def _compact(iri: str) -> str:
         if iri.startswith(namespace):
             return f"{prefix}:{iri[len(namespace) :]}"
     return iri
-
-
-def _hit(row: tuple[Any, ...], score: float) -> dict[str, Any]:
-    iri, ctid, classes, code, language, name, snippet = row
-    hit = {
-        "@id": iri,
-        "@type": classes.split(),
-        "ctid": ctid,
-        "code": code,
-        "name": name.split("\n")[0] if name else None,
-        "language": language or None,
-        "snippet": snippet,
-        "score": round(-score, 4),
-    }
-    return {key: value for key, value in hit.items() if value not in (None, "")}
