@@ -43,7 +43,8 @@ class DerivedIndex:
 
     Subclasses set ``VERSION``, ``SCHEMA`` (the ``CREATE`` statements) and
     ``TABLES`` (what to drop when the version changes), and implement
-    ``prepare`` (triples to rows, outside the lock), ``insert`` and ``delete``.
+    ``prepare`` (triples to rows, outside the lock), ``insert`` and ``delete``;
+    ``refresh`` may then update rows computed across documents.
     """
 
     VERSION: ClassVar[int]
@@ -85,6 +86,9 @@ class DerivedIndex:
         """Remove every row of the document (inside the transaction)."""
         raise NotImplementedError
 
+    def refresh(self) -> None:
+        """Update what depends on the documents just written (inside the transaction)."""
+
     # Writing
 
     def index(self, document: str, version: int, triples: Iterable[ox.Triple]) -> None:
@@ -99,12 +103,14 @@ class DerivedIndex:
                 self.delete(document)
                 self.insert(document, rows)
                 self._mark(document, version)
+            self.refresh()
 
     def remove(self, document: str, version: int) -> None:
         """Drop a deleted document's rows, remembering the version of the delete."""
         with self._transaction():
             self.delete(document)
             self._mark(document, version)
+            self.refresh()
 
     def _mark(self, document: str, version: int) -> None:
         self._connection.execute(

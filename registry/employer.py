@@ -143,7 +143,7 @@ class EmployerQueries:
 
     def occupation_competencies(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         code, codes = self._known_code(code_text)
-        rows = self.links.occupation_competencies(codes, limit, offset)
+        rows = self.links.occupation_competencies(code.prefix, limit + 1, offset)
         summaries = self._competency_summaries([competency for competency, _ in rows[:limit]])
         results = [
             _drop_empty(
@@ -173,7 +173,7 @@ class EmployerQueries:
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
         code, codes = self._known_code(code_text)
-        rows = self.links.occupation_credentials(codes, self.learning_classes, limit, offset)
+        rows = self.links.occupation_credentials(code.prefix, limit + 1, offset)
         page = _page(_match_rows(rows), limit, offset, occupation=_code_summary(code, codes))
         page["results"] = self._describe(page["results"])
         return page
@@ -265,7 +265,9 @@ class EmployerQueries:
         competencies = self.resources_with_ctid(ctid)
         if not competencies:
             raise NotFound(f"no resource in the registry has the CTID {ctid}", ctid=ctid)
-        rows = self.links.competency_credentials(competencies, self.learning_classes, limit, offset)
+        rows = self.links.competency_credentials(
+            competencies, self.learning_classes, limit + 1, offset
+        )
         page = _page(_match_rows(rows), limit, offset, competency=ctid)
         page["results"] = self._describe(page["results"])
         return page
@@ -338,9 +340,9 @@ class EmployerQueries:
         return scope
 
     def _occupation_scope(self, code_text: str) -> set[str]:
-        _, codes = self._known_code(code_text)
-        resources = self.links.preparing_resources(codes, self.learning_classes)
-        return resources | set(self.links.competencies_of(codes))
+        code, _ = self._known_code(code_text)
+        resources = self.links.preparing_resources(code.prefix)
+        return resources | set(self.links.competencies_of(code.prefix))
 
     def _competency_scope(self, ctid_text: str) -> set[str]:
         competencies = self.resources_with_ctid(path_ctid(ctid_text))
@@ -349,9 +351,9 @@ class EmployerQueries:
         rows = self.links.competency_credentials(competencies, self.learning_classes, None, 0)
         return {resource for resource, _ in rows}
 
-    def competencies_of(self, codes: list[str]) -> list[str]:
-        """The IRIs of the competencies of the occupations with these codes."""
-        return self.links.competencies_of(codes)
+    def competencies_of(self, code: OccupationCode) -> list[str]:
+        """The IRIs of the competencies of the occupations a code covers."""
+        return self.links.competencies_of(code.prefix)
 
     def resources_with_ctid(self, ctid: str) -> list[str]:
         rows = self._select(q.resources_with_ctid_query(ctid))
@@ -551,8 +553,9 @@ def _drop_empty(item: dict[str, Any]) -> dict[str, Any]:
 def _occupation_credentials_sparql(
     api: EmployerQueries, params: dict[str, str], limit: int, offset: int
 ) -> str:
-    codes = api.covered_codes(OccupationCode.parse(params["code"]))
-    competencies = api.competencies_of(codes)
+    code = OccupationCode.parse(params["code"])
+    codes = api.covered_codes(code)
+    competencies = api.competencies_of(code)
     return q.occupation_credentials_query(codes, competencies, api.learning_types, limit, offset)
 
 

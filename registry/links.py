@@ -3,10 +3,12 @@
 Which credentials prepare for occupation 29-0000 (every healthcare code)? The
 SPARQL answer (``registry.queries``) joins alignments, occupations,
 competencies and credentials across documents, then groups and sorts every
-match before it can return the first page: seconds on 100,000 documents, and
-Oxigraph joins in the order the text is written, so no rewrite fixes every
-code. This index keeps the few statements those joins need as rows, one
-document at a time, and answers the same questions with SQLite's indexes:
+match before it can return the first page: seconds on 100,000 documents. This
+index keeps the statements those joins need as rows, one document at a time,
+and keeps the joined and counted answers up to date as documents change, so a
+page is read from an index in order.
+
+Rows taken from each document:
 
 - ``codes``: a resource's occupation alignment codes
   (``ceterms:occupationType`` / ``ceterms:codedNotation``);
@@ -20,6 +22,19 @@ document at a time, and answers the same questions with SQLite's indexes:
   (``ceterms:teaches``, ``ceterms:assesses``, ``ceterms:requires`` /
   ``ceterms:targetCompetency``), directly or through an alignment object.
 
+Rows computed across documents, for the resources and competencies that a
+write touches (``refresh``):
+
+- ``competency_codes``: each competency's occupation codes and relations;
+- ``competency_keys``: the same by code key (below), in IRI order;
+- ``matches``: each credential, learning opportunity or assessment's matched
+  codes and paths (``occupationType<TAB>code``, ``competency:teaches<TAB>IRI``);
+- ``ranks``: per code key, how many distinct paths match each resource.
+
+A code key is what a requested code covers: ``29-`` for 29-0000, ``29-1`` for
+29-1000, ``29-114`` for 29-1140, ``29-1141`` for 29-1141 and the full code for
+an O*NET-SOC code. Each stored code is filed under every key that covers it.
+
 The answers equal those of the documented SPARQL texts, with two
 differences that follow from indexing one document at a time: only IRIs are
 results (the SPARQL texts keep blank nodes out of results too), and an
@@ -30,8 +45,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -55,6 +71,8 @@ REQUIRES = CETERMS + "requires"
 REQUIRES_PATH = "competency:requires"
 OCCUPATION = "ceterms:Occupation"
 COMPETENCY = "ceasn:Competency"
+# The lengths of the SOC code prefixes a major, minor, broad and detailed code covers.
+KEY_LENGTHS = (3, 4, 6, 7)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS codes (document TEXT NOT NULL, subject TEXT NOT NULL,
@@ -65,6 +83,7 @@ CREATE INDEX IF NOT EXISTS codes_document ON codes (document);
 CREATE TABLE IF NOT EXISTS targets (document TEXT NOT NULL, subject TEXT NOT NULL,
     occupation TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS targets_occupation ON targets (occupation, subject);
+CREATE INDEX IF NOT EXISTS targets_subject ON targets (subject);
 CREATE INDEX IF NOT EXISTS targets_document ON targets (document);
 CREATE TABLE IF NOT EXISTS types (document TEXT NOT NULL, subject TEXT NOT NULL,
     type TEXT NOT NULL);
@@ -73,69 +92,91 @@ CREATE INDEX IF NOT EXISTS types_document ON types (document);
 CREATE TABLE IF NOT EXISTS skills (document TEXT NOT NULL, occupation TEXT NOT NULL,
     competency TEXT NOT NULL, relation TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS skills_occupation ON skills (occupation, competency);
+CREATE INDEX IF NOT EXISTS skills_competency ON skills (competency);
 CREATE INDEX IF NOT EXISTS skills_document ON skills (document);
 CREATE TABLE IF NOT EXISTS teaches (document TEXT NOT NULL, resource TEXT NOT NULL,
     competency TEXT NOT NULL, path TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS teaches_competency ON teaches (competency, resource);
+CREATE INDEX IF NOT EXISTS teaches_resource ON teaches (resource);
 CREATE INDEX IF NOT EXISTS teaches_document ON teaches (document);
+
+CREATE TABLE IF NOT EXISTS competency_codes (competency TEXT NOT NULL, code TEXT NOT NULL,
+    relation TEXT NOT NULL, PRIMARY KEY (competency, code, relation)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS competency_keys (key TEXT NOT NULL, competency TEXT NOT NULL,
+    PRIMARY KEY (key, competency)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS competency_keys_competency ON competency_keys (competency);
+CREATE TABLE IF NOT EXISTS matches (resource TEXT NOT NULL, code TEXT NOT NULL,
+    match TEXT NOT NULL, PRIMARY KEY (resource, code, match)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ranks (key TEXT NOT NULL, resource TEXT NOT NULL,
+    matched INTEGER NOT NULL, PRIMARY KEY (key, resource)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ranks_order ON ranks (key, matched DESC, resource);
+CREATE INDEX IF NOT EXISTS ranks_resource ON ranks (resource);
+
+CREATE TEMP TABLE IF NOT EXISTS touched_subjects (subject TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS touched_competencies (competency TEXT PRIMARY KEY)
+    WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS touched_resources (resource TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS learning_resources (resource TEXT PRIMARY KEY) WITHOUT ROWID;
 """
-TABLES = ("codes", "targets", "types", "skills", "teaches")
+BASE_TABLES = ("codes", "targets", "types", "skills", "teaches")
+TABLES = (*BASE_TABLES, "competency_codes", "competency_keys", "matches", "ranks")
 
-# The competencies of the occupations with the wanted codes, and the
-# competencies aligned to those codes, with how each is linked.
-_COMPETENCIES = """
-wanted(code) AS (SELECT value FROM json_each(:codes)),
-occupations(subject) AS (
-    SELECT DISTINCT c.subject FROM codes c JOIN wanted w ON c.code = w.code
-    WHERE EXISTS (SELECT 1 FROM types t WHERE t.subject = c.subject AND t.type = :occupation)
-),
-linked(competency, relation) AS (
-    SELECT s.competency, s.relation FROM occupations o JOIN skills s ON s.occupation = o.subject
-    UNION
-    SELECT c.subject, 'occupationType ' || c.code FROM codes c JOIN wanted w ON c.code = w.code
-    WHERE EXISTS (SELECT 1 FROM types t WHERE t.subject = c.subject AND t.type = :competency)
-)"""
+# The competencies a touched subject (an occupation or a competency whose codes
+# or types changed) or a touched skill row reaches.
+TOUCH_COMPETENCIES = """
+INSERT OR IGNORE INTO touched_competencies
+SELECT subject FROM touched_subjects
+UNION SELECT s.competency FROM touched_subjects t JOIN skills s ON s.occupation = t.subject"""
 
-COMPETENCIES_PAGE = f"""
-WITH {_COMPETENCIES}
-SELECT competency, group_concat(relation, char(10)) FROM linked
-GROUP BY competency ORDER BY competency LIMIT :limit OFFSET :offset"""
+# The resources whose matches a touched subject or competency can change.
+TOUCH_RESOURCES = """
+INSERT OR IGNORE INTO touched_resources
+SELECT subject FROM touched_subjects
+UNION SELECT e.resource FROM touched_competencies k JOIN teaches e ON e.competency = k.competency
+UNION SELECT g.subject FROM touched_subjects t JOIN targets g ON g.occupation = t.subject"""
 
-COMPETENCY_IRIS = f"WITH {_COMPETENCIES} SELECT DISTINCT competency FROM linked"
+COMPUTE_COMPETENCY_CODES = f"""
+INSERT OR IGNORE INTO competency_codes (competency, code, relation)
+SELECT s.competency, c.code, s.relation
+FROM touched_competencies k JOIN skills s ON s.competency = k.competency
+JOIN codes c ON c.subject = s.occupation
+WHERE EXISTS (SELECT 1 FROM types t WHERE t.subject = s.occupation AND t.type = '{OCCUPATION}')
+UNION
+SELECT c.subject, c.code, 'occupationType ' || c.code
+FROM touched_competencies k JOIN codes c ON c.subject = k.competency
+WHERE EXISTS (SELECT 1 FROM types t WHERE t.subject = c.subject AND t.type = '{COMPETENCY}')"""
 
-# What prepares for the wanted codes: aligned to one of them, aligned to an
-# occupation that has one, or teaching, assessing or requiring one of their
-# competencies. Those matched by more paths come first.
-_MATCHES = """
-matches(resource, match) AS (
-    SELECT c.subject, 'occupationType' || char(9) || c.code
-    FROM codes c JOIN wanted w ON c.code = w.code
-    UNION
-    SELECT g.subject, 'occupationType' || char(9) || c.code
-    FROM codes c JOIN wanted w ON c.code = w.code JOIN targets g ON g.occupation = c.subject
-    UNION
-    SELECT e.resource, e.path || char(9) || e.competency
-    FROM (SELECT DISTINCT competency FROM linked) l JOIN teaches e ON e.competency = l.competency
-)"""
+COMPUTE_MATCHES = """
+INSERT OR IGNORE INTO matches (resource, code, match)
+SELECT c.subject, c.code, 'occupationType' || char(9) || c.code
+FROM learning_resources r JOIN codes c ON c.subject = r.resource
+UNION
+SELECT g.subject, c.code, 'occupationType' || char(9) || c.code
+FROM learning_resources r JOIN targets g ON g.subject = r.resource
+JOIN codes c ON c.subject = g.occupation
+UNION
+SELECT e.resource, k.code, e.path || char(9) || e.competency
+FROM learning_resources r JOIN teaches e ON e.resource = r.resource
+JOIN competency_codes k ON k.competency = e.competency"""
 
-_PREPARING = """
-SELECT resource, group_concat(match, char(10)), COUNT(*) AS matched FROM matches m
+# What teaches, assesses or requires the given competencies, those matched by
+# more paths first.
+COMPETENCY_CREDENTIALS_PAGE = """
+WITH matched(resource, path) AS (
+    SELECT DISTINCT resource, path FROM teaches
+    WHERE competency IN (SELECT value FROM json_each(:competencies))
+)
+SELECT resource, group_concat(path, char(10)), COUNT(*) AS paths FROM matched m
 WHERE EXISTS (
     SELECT 1 FROM types t WHERE t.subject = m.resource
     AND t.type IN (SELECT value FROM json_each(:types))
 )
-GROUP BY resource ORDER BY matched DESC, resource"""
+GROUP BY resource ORDER BY paths DESC, resource LIMIT :limit OFFSET :offset"""
 
-CREDENTIALS_PAGE = f"WITH {_COMPETENCIES}, {_MATCHES} {_PREPARING} LIMIT :limit OFFSET :offset"
-CREDENTIAL_IRIS = f"WITH {_COMPETENCIES}, {_MATCHES} {_PREPARING}"
 
-# What teaches, assesses or requires the given competencies.
-COMPETENCY_CREDENTIALS_PAGE = f"""
-WITH matches(resource, match) AS (
-    SELECT DISTINCT resource, path FROM teaches
-    WHERE competency IN (SELECT value FROM json_each(:competencies))
-)
-{_PREPARING} LIMIT :limit OFFSET :offset"""
+def code_keys(code: str) -> set[str]:
+    """The keys a stored code is filed under: itself and the SOC prefixes covering it."""
+    return {code} | {code[:length] for length in KEY_LENGTHS if len(code) >= length}
 
 
 @dataclass
@@ -150,12 +191,22 @@ class Rows:
 
 
 class LinkIndex(DerivedIndex):
-    """Occupation codes, occupation skills and what teaches each competency, per document."""
+    """Occupation codes, occupation skills and what teaches each competency, per document,
+    and the answers computed from them.
 
-    VERSION = 1
+    ``is_learning`` tells from a resource's classes whether it can prepare
+    someone for an occupation (a credential, learning opportunity or
+    assessment); only those get ``matches`` and ``ranks``.
+    """
+
+    VERSION = 2
     SCHEMA = SCHEMA
     TABLES = TABLES
     NAME = "link index"
+
+    def __init__(self, path: Path | None, is_learning: Callable[[set[str]], bool]) -> None:
+        self._is_learning = is_learning
+        super().__init__(path)
 
     # Writing (DerivedIndex hooks)
 
@@ -164,23 +215,108 @@ class LinkIndex(DerivedIndex):
 
     def insert(self, document: str, prepared: Rows) -> None:
         execute = self._connection.executemany
-        execute("INSERT INTO codes VALUES (?, ?, ?)", [(document, *row) for row in prepared.codes])
-        execute(
-            "INSERT INTO targets VALUES (?, ?, ?)", [(document, *row) for row in prepared.targets]
-        )
-        execute("INSERT INTO types VALUES (?, ?, ?)", [(document, *row) for row in prepared.types])
-        execute(
-            "INSERT INTO skills VALUES (?, ?, ?, ?)",
-            [(document, *row) for row in prepared.skills],
-        )
-        execute(
-            "INSERT INTO teaches VALUES (?, ?, ?, ?)",
-            [(document, *row) for row in prepared.teaches],
+        for table, rows in (
+            ("codes", prepared.codes),
+            ("targets", prepared.targets),
+            ("types", prepared.types),
+            ("skills", prepared.skills),
+            ("teaches", prepared.teaches),
+        ):
+            marks = ", ".join("?" * (len(next(iter(rows))) + 1)) if rows else ""
+            if rows:
+                execute(f"INSERT INTO {table} VALUES ({marks})", [(document, *r) for r in rows])
+        self._touch(
+            subjects={s for s, _ in prepared.codes} | {s for s, _ in prepared.types},
+            competencies={k for _, k, _ in prepared.skills},
+            resources={s for s, _ in prepared.targets} | {r for r, _, _ in prepared.teaches},
         )
 
     def delete(self, document: str) -> None:
-        for table in TABLES:
-            self._connection.execute(f"DELETE FROM {table} WHERE document = ?", (document,))
+        read = self._connection.execute
+        self._touch(
+            subjects={
+                row[0]
+                for table in ("codes", "types")
+                for row in read(f"SELECT subject FROM {table} WHERE document = ?", (document,))
+            },
+            competencies={
+                row[0]
+                for row in read("SELECT competency FROM skills WHERE document = ?", (document,))
+            },
+            resources={
+                row[0]
+                for row in read(
+                    "SELECT subject FROM targets WHERE document = ?"
+                    " UNION SELECT resource FROM teaches WHERE document = ?",
+                    (document, document),
+                )
+            },
+        )
+        for table in BASE_TABLES:
+            read(f"DELETE FROM {table} WHERE document = ?", (document,))
+
+    def _touch(self, subjects: set[str], competencies: set[str], resources: set[str]) -> None:
+        """Remember what the rows of a written document reach, for ``refresh``."""
+        execute = self._connection.executemany
+        execute("INSERT OR IGNORE INTO touched_subjects VALUES (?)", [(s,) for s in subjects])
+        execute(
+            "INSERT OR IGNORE INTO touched_competencies VALUES (?)",
+            [(k,) for k in competencies],
+        )
+        execute("INSERT OR IGNORE INTO touched_resources VALUES (?)", [(r,) for r in resources])
+
+    def refresh(self) -> None:
+        """Recompute the competency codes, matches and ranks the written documents reach."""
+        execute = self._connection.execute
+        execute(TOUCH_COMPETENCIES)
+        execute(TOUCH_RESOURCES)
+        self._refresh_competencies()
+        self._refresh_resources()
+        for table in ("touched_subjects", "touched_competencies", "touched_resources"):
+            execute(f"DELETE FROM {table}")
+
+    def _refresh_competencies(self) -> None:
+        execute = self._connection.execute
+        touched = "(SELECT competency FROM touched_competencies)"
+        execute(f"DELETE FROM competency_codes WHERE competency IN {touched}")
+        execute(f"DELETE FROM competency_keys WHERE competency IN {touched}")
+        execute(COMPUTE_COMPETENCY_CODES)
+        rows = execute(
+            "SELECT DISTINCT c.competency, c.code FROM touched_competencies t"
+            " JOIN competency_codes c ON c.competency = t.competency"
+        ).fetchall()
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO competency_keys VALUES (?, ?)",
+            [(key, competency) for competency, code in rows for key in code_keys(code)],
+        )
+
+    def _refresh_resources(self) -> None:
+        execute = self._connection.execute
+        touched = "(SELECT resource FROM touched_resources)"
+        execute(f"DELETE FROM matches WHERE resource IN {touched}")
+        execute(f"DELETE FROM ranks WHERE resource IN {touched}")
+        classes: dict[str, set[str]] = defaultdict(set)
+        for resource, kind in execute(
+            "SELECT r.resource, t.type FROM touched_resources r"
+            " JOIN types t ON t.subject = r.resource"
+        ):
+            classes[resource].add(kind)
+        learning = [(r,) for r, kinds in classes.items() if self._is_learning(kinds)]
+        execute("DELETE FROM learning_resources")
+        self._connection.executemany("INSERT INTO learning_resources VALUES (?)", learning)
+        execute(COMPUTE_MATCHES)
+        matched: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for resource, code, match in execute(
+            "SELECT m.resource, m.code, m.match FROM learning_resources r"
+            " JOIN matches m ON m.resource = r.resource"
+        ):
+            for key in code_keys(code):
+                matched[(key, resource)].add(match)
+        self._connection.executemany(
+            "INSERT INTO ranks VALUES (?, ?, ?)",
+            [(key, resource, len(found)) for (key, resource), found in matched.items()],
+        )
+        execute("DELETE FROM learning_resources")
 
     # Reading
 
@@ -193,44 +329,68 @@ class LinkIndex(DerivedIndex):
             pattern = "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in prefix) + "*"
             rows = self._read("SELECT DISTINCT code FROM codes WHERE code GLOB ?", [pattern])
         else:
-            rows = self._read("SELECT DISTINCT code FROM codes ORDER BY code")
+            rows = self._read("SELECT DISTINCT code FROM codes")
         return sorted(row[0] for row in rows)
 
-    def occupations_with_code(self, code: str) -> list[str]:
-        """The occupations (``ceterms:Occupation``) that have exactly this code."""
+    def occupation_competencies(
+        self, key: str, limit: int, offset: int
+    ) -> list[tuple[str, list[str]]]:
+        """A page of (competency IRI, relations) of the occupations under a code key,
+        in IRI order."""
+        page = [
+            row[0]
+            for row in self._read(
+                "SELECT competency FROM competency_keys WHERE key = ?"
+                " ORDER BY competency LIMIT ? OFFSET ?",
+                [key, limit, offset],
+            )
+        ]
+        relations: dict[str, set[str]] = defaultdict(set)
+        for competency, code, relation in self._read(
+            "SELECT competency, code, relation FROM competency_codes"
+            " WHERE competency IN (SELECT value FROM json_each(?))",
+            [json.dumps(page)],
+        ):
+            if key in code_keys(code):
+                relations[competency].add(relation)
+        return [(competency, sorted(relations[competency])) for competency in page]
+
+    def competencies_of(self, key: str) -> list[str]:
+        """Every competency IRI of the occupations under a code key."""
         rows = self._read(
-            "SELECT DISTINCT c.subject FROM codes c JOIN types t ON t.subject = c.subject"
-            " WHERE c.code = ? AND t.type = ? ORDER BY c.subject",
-            [code, OCCUPATION],
+            "SELECT competency FROM competency_keys WHERE key = ? ORDER BY competency", [key]
         )
         return [row[0] for row in rows]
 
-    def occupation_competencies(
-        self, codes: list[str], limit: int, offset: int
-    ) -> list[tuple[str, list[str]]]:
-        """A page of (competency IRI, relations) for the occupations with these codes."""
-        rows = self._read(COMPETENCIES_PAGE, self._parameters(codes, limit=limit, offset=offset))
-        return [(iri, sorted(set(relations.split("\n")))) for iri, relations in rows]
-
-    def competencies_of(self, codes: list[str]) -> list[str]:
-        """Every competency IRI of the occupations with these codes."""
-        return sorted(row[0] for row in self._read(COMPETENCY_IRIS, self._parameters(codes)))
-
     def occupation_credentials(
-        self, codes: list[str], types: Iterable[str], limit: int, offset: int
+        self, key: str, limit: int, offset: int
     ) -> list[tuple[str, list[str]]]:
-        """A page of (resource IRI, matches) of the given types preparing for these codes.
+        """A page of (resource IRI, matches) preparing for the codes under a key, those
+        matched by more paths first.
 
         Each match is ``path<TAB>code`` or ``path<TAB>competency IRI``.
         """
-        parameters = self._parameters(codes, types=types, limit=limit, offset=offset)
-        rows = self._read(CREDENTIALS_PAGE, parameters)
-        return [(iri, matches.split("\n")) for iri, matches, _ in rows]
+        page = [
+            row[0]
+            for row in self._read(
+                "SELECT resource FROM ranks WHERE key = ?"
+                " ORDER BY matched DESC, resource LIMIT ? OFFSET ?",
+                [key, limit, offset],
+            )
+        ]
+        found: dict[str, set[str]] = defaultdict(set)
+        for resource, code, match in self._read(
+            "SELECT resource, code, match FROM matches"
+            " WHERE resource IN (SELECT value FROM json_each(?))",
+            [json.dumps(page)],
+        ):
+            if key in code_keys(code):
+                found[resource].add(match)
+        return [(resource, sorted(found[resource])) for resource in page]
 
-    def preparing_resources(self, codes: list[str], types: Iterable[str]) -> set[str]:
-        """Every resource of the given types preparing for these codes."""
-        rows = self._read(CREDENTIAL_IRIS, self._parameters(codes, types=types))
-        return {row[0] for row in rows}
+    def preparing_resources(self, key: str) -> set[str]:
+        """Every resource preparing for the codes under a key."""
+        return {row[0] for row in self._read("SELECT resource FROM ranks WHERE key = ?", [key])}
 
     def competency_credentials(
         self, competencies: list[str], types: Iterable[str], limit: int | None, offset: int
@@ -245,19 +405,6 @@ class LinkIndex(DerivedIndex):
         }
         rows = self._read(COMPETENCY_CREDENTIALS_PAGE, parameters)
         return [(iri, paths.split("\n")) for iri, paths, _ in rows]
-
-    @staticmethod
-    def _parameters(codes: list[str], **extra: Any) -> dict[str, Any]:
-        parameters = {
-            "codes": json.dumps(sorted(codes)),
-            "occupation": OCCUPATION,
-            "competency": COMPETENCY,
-            "types": json.dumps(sorted(extra.pop("types", ()))),
-            "limit": -1,
-            "offset": 0,
-        }
-        parameters.update(extra)
-        return parameters
 
 
 def extract_rows(triples: Iterable[ox.Triple]) -> Rows:

@@ -56,9 +56,12 @@ class Registry:
         ledger_path = settings.store / LEDGER_FILE if settings.store else None
         self.ledger = Ledger(ledger_path)
         self._classes: ClassHierarchy | None = None
+        self._learning: frozenset[str] | None = None
         search_path = settings.store / SEARCH_FILE if settings.store else None
         self.search = SearchIndex(search_path, self._class_and_ancestors)
-        self.links = LinkIndex(settings.store / LINKS_FILE if settings.store else None)
+        self.links = LinkIndex(
+            settings.store / LINKS_FILE if settings.store else None, self._is_learning
+        )
         self.publisher = Publisher(self, self.ledger)
         self._validator: Any = None
         self._employer: Any = None
@@ -99,6 +102,12 @@ class Registry:
         """The indexes derived from the documents (``registry.derived``), updated after
         each store write."""
         return (self.search, self.links)
+
+    def _is_learning(self, classes: set[str]) -> bool:
+        """Tell whether a resource of these classes can prepare for an occupation."""
+        if self._learning is None:
+            self._learning = frozenset(self.classes.learning_classes())
+        return not self._learning.isdisjoint(classes)
 
     def _class_and_ancestors(self, class_iri: str) -> set[str]:
         return self.classes.ancestors(compact(class_iri))

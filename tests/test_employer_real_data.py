@@ -181,12 +181,13 @@ def sparql_rows(registry: Registry, text: str) -> list[dict]:
 @pytest.mark.parametrize("code_text", EQUIVALENCE_CODES)
 def test_link_index_matches_documented_sparql(real_registry, code_text):
     employer = real_registry.employer
-    codes = employer.covered_codes(OccupationCode.parse(code_text))
+    code = OccupationCode.parse(code_text)
+    codes = employer.covered_codes(code)
     assert codes, f"no real data has codes under {code_text}"
     everything = MAX_PAGE_SIZE * 1000
 
     competencies = sparql_rows(real_registry, q.occupation_competency_iris_query(codes))
-    assert real_registry.links.competencies_of(codes) == sorted(
+    assert real_registry.links.competencies_of(code.prefix) == sorted(
         row["competency"] for row in competencies
     )
 
@@ -195,20 +196,22 @@ def test_link_index_matches_documented_sparql(real_registry, code_text):
         for row in sparql_rows(real_registry, q.occupation_competencies_query(codes, everything, 0))
         if not row["competency"].startswith("_:")
     }
-    assert dict(real_registry.links.occupation_competencies(codes, everything, 0)) == (
+    assert dict(real_registry.links.occupation_competencies(code.prefix, everything, 0)) == (
         expected_skills
     )
 
     text = q.occupation_credentials_query(
-        codes, real_registry.links.competencies_of(codes), employer.learning_types, everything, 0
+        codes,
+        real_registry.links.competencies_of(code.prefix),
+        employer.learning_types,
+        everything,
+        0,
     )
     expected = [
         (row["resource"], sorted(row["matches"].split("\n")))
         for row in sparql_rows(real_registry, text)
     ]
-    found = real_registry.links.occupation_credentials(
-        codes, employer.learning_classes, everything, 0
-    )
+    found = real_registry.links.occupation_credentials(code.prefix, everything, 0)
     assert [(iri, sorted(matches)) for iri, matches in found] == expected
 
 
