@@ -62,7 +62,7 @@ TARGET_NODE = CETERMS + "targetNode"
 TARGET_COMPETENCY = CETERMS + "targetCompetency"
 ALIGNMENT_TYPE = CETERMS + "alignmentType"
 EMBODIED = {CEASN + "skillEmbodied", CEASN + "knowledgeEmbodied", CEASN + "abilityEmbodied"}
-# What a resource does with a competency, and the path name the API reports.
+# The properties linking a resource to a competency, and the path name the API reports.
 COMPETENCY_PATHS = {
     CETERMS + "teaches": "competency:teaches",
     CETERMS + "assesses": "competency:assesses",
@@ -159,8 +159,8 @@ SELECT e.resource, k.code, e.path || char(9) || e.competency
 FROM learning_resources r JOIN teaches e ON e.resource = r.resource
 JOIN competency_codes k ON k.competency = e.competency"""
 
-# What teaches, assesses or requires the given competencies, those matched by
-# more paths first.
+# The resources that teach, assess or require the given competencies, those
+# matched by more paths first.
 COMPETENCY_CREDENTIALS_PAGE = """
 WITH matched(resource, path) AS (
     SELECT DISTINCT resource, path FROM teaches
@@ -175,7 +175,7 @@ GROUP BY resource ORDER BY paths DESC, resource LIMIT :limit OFFSET :offset"""
 
 
 def code_keys(code: str) -> set[str]:
-    """The keys a stored code is filed under: itself and the SOC prefixes covering it."""
+    """Return the keys a stored code is filed under: itself and the SOC prefixes covering it."""
     return {code} | {code[:length] for length in KEY_LENGTHS if len(code) >= length}
 
 
@@ -321,11 +321,11 @@ class LinkIndex(DerivedIndex):
     # Reading
 
     def codes(self, prefix: str | None = None, exact: str | None = None) -> list[str]:
-        """The distinct alignment codes in use: all, those starting ``prefix``, or ``exact``."""
+        """Return the alignment codes in use: all, those starting ``prefix``, or ``exact``."""
         if exact is not None:
             rows = self._read("SELECT DISTINCT code FROM codes WHERE code = ?", [exact])
         elif prefix is not None:
-            # GLOB with a literal prefix is answered from the index on code.
+            # SQLite reads a GLOB with a literal prefix from the index on code.
             pattern = "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in prefix) + "*"
             rows = self._read("SELECT DISTINCT code FROM codes WHERE code GLOB ?", [pattern])
         else:
@@ -335,8 +335,8 @@ class LinkIndex(DerivedIndex):
     def occupation_competencies(
         self, key: str, limit: int, offset: int
     ) -> list[tuple[str, list[str]]]:
-        """A page of (competency IRI, relations) of the occupations under a code key,
-        in IRI order."""
+        """Return a page of (competency IRI, relations) of the occupations under a code
+        key, in IRI order."""
         page = [
             row[0]
             for row in self._read(
@@ -356,7 +356,7 @@ class LinkIndex(DerivedIndex):
         return [(competency, sorted(relations[competency])) for competency in page]
 
     def competencies_of(self, key: str) -> list[str]:
-        """Every competency IRI of the occupations under a code key."""
+        """Return every competency IRI of the occupations under a code key."""
         rows = self._read(
             "SELECT competency FROM competency_keys WHERE key = ? ORDER BY competency", [key]
         )
@@ -365,8 +365,8 @@ class LinkIndex(DerivedIndex):
     def occupation_credentials(
         self, key: str, limit: int, offset: int
     ) -> list[tuple[str, list[str]]]:
-        """A page of (resource IRI, matches) preparing for the codes under a key, those
-        matched by more paths first.
+        """Return a page of (resource IRI, matches) preparing for the codes under a key,
+        those matched by more paths first.
 
         Each match is ``path<TAB>code`` or ``path<TAB>competency IRI``.
         """
@@ -389,14 +389,14 @@ class LinkIndex(DerivedIndex):
         return [(resource, sorted(found[resource])) for resource in page]
 
     def preparing_resources(self, key: str) -> set[str]:
-        """Every resource preparing for the codes under a key."""
+        """Return every resource preparing for the codes under a key."""
         return {row[0] for row in self._read("SELECT resource FROM ranks WHERE key = ?", [key])}
 
     def competency_credentials(
         self, competencies: list[str], types: Iterable[str], limit: int | None, offset: int
     ) -> list[tuple[str, list[str]]]:
-        """A page of (resource IRI, paths) of what teaches, assesses or requires these
-        competencies; ``limit=None`` returns them all."""
+        """Return a page of (resource IRI, paths) of what teaches, assesses or requires
+        these competencies, or all of them when ``limit`` is None."""
         parameters = {
             "competencies": json.dumps(competencies),
             "types": json.dumps(sorted(types)),
