@@ -1,7 +1,8 @@
 """Entry point: build the app from ``REGISTRY_*`` settings and run it.
 
-For production, point a WSGI server at ``server:create_app()``; for a quick
-start, ``python server.py`` (or ``registry serve``) runs Flask's threaded server.
+``python server.py`` (or ``registry serve``) runs the app under waitress in
+one process. Another WSGI server can run ``server:create_app()`` with threads
+in a single process, because only one process can open an on-disk store.
 """
 
 from registry.http import create_app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -192,20 +193,53 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+# Requests handled at once beyond the SPARQL workers and their queue (publishes, reads).
+OTHER_REQUEST_THREADS = 4
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from registry.http import create_app  # Flask is only needed by this command
+    """Serve the HTTP API with waitress, a production WSGI server, in this one process.
+
+    Only one process can open an on-disk store. The server gets a thread for
+    every SPARQL worker and every waiting query, so that the registry itself
+    returns 503 when its query queue is full, plus ``OTHER_REQUEST_THREADS``
+    for other requests. Further requests wait in waitress's own queue.
+    """
+    from waitress import create_server
+
+    from registry.http import create_app  # Flask and waitress are only needed here
 
     app = create_app(settings)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the app logs each request once
     registry = app.extensions["registry"]
+    threads = settings.query_workers + registry.queries.queue_length + OTHER_REQUEST_THREADS
+    try:
+        listener = _listen(settings.host, settings.port)
+    except OSError as exc:
+        registry.close()
+        raise ValueError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+            "stop the process using that port or choose another with --host or --port"
+        ) from exc
+    server = create_server(app, sockets=[listener], threads=threads)
     count = sum(1 for _ in registry.store.document_ctids())
     print(f"registry serving {count} documents at {settings.base_url}/", flush=True)
+    log.info("listening on %s:%d with %d threads", settings.host, settings.port, threads)
     try:
-        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+        server.run()  # returns after Ctrl-C; SIGTERM ends the process at once
     finally:
         registry.close()
         log.info("registry stopped")
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Open the listening socket on the first address ``host`` resolves to.
+
+    Binding here, before waitress starts its threads, lets a busy port fail
+    with a plain error and nothing left open.
+    """
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:

@@ -192,6 +192,7 @@ def test_serve_after_load(env, tmp_path):
         response = requests.get(f"{base_url}/resources/{EMT}", timeout=10)
         assert response.status_code == 200
         assert response.json()["ceterms:ctid"] == EMT
+        assert response.headers["Server"] == "waitress"
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
@@ -280,3 +281,13 @@ def test_validate_without_vocabulary(tmp_path, capsys, monkeypatch):
     code = main(["validate", str(SAMPLES / "emt-certificate.graph.json")])
     assert code == 2
     assert "registry vocab sync" in capsys.readouterr().err
+
+
+def test_serve_on_busy_port(env, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["serve", "--port", str(port)])
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

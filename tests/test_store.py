@@ -84,6 +84,14 @@ def test_documents_share_no_blank_nodes():
     assert int(count.value) == 2
 
 
+def test_new_graph_keeps_blank_node_structure(tmp_path):
+    store = OxigraphStore(tmp_path / "store", "http://registry.test")
+    document = _document(1, size=20)
+    store.replace_document(document)
+    assert canonical(store.document_triples(CTID)) == canonical(document.triples)
+    store.close()
+
+
 def test_on_disk_store_persists(tmp_path):
     folder = tmp_path / "store"
     store = OxigraphStore(folder, "http://registry.test")

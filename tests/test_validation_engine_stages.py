@@ -7,6 +7,8 @@ canonicalization on every real document and on a generated framework.
 
 from __future__ import annotations
 
+import hashlib
+
 import pyoxigraph as ox
 import pytest
 from conftest import CTDL, REJECTED_REAL_DOCUMENTS, document_id, real_documents
@@ -23,6 +25,20 @@ CHECKED_DOCUMENTS = [
 def test_real_document_hash_canonical(registry, path):
     document = registry.parse(path.read_bytes(), document_id(path))
     assert content_hash(document.triples) == _canonical_hash(document.triples)
+
+
+@pytest.mark.parametrize("path", CHECKED_DOCUMENTS, ids=document_id)
+def test_real_document_canonical_hash_reference(registry, path):
+    document = registry.parse(path.read_bytes(), document_id(path))
+    assert _canonical_hash(document.triples) == _reference_hash(document.triples)
+
+
+def _reference_hash(triples: list[ox.Triple]) -> tuple[str, bytes]:
+    """RDFC-1.0 through a dataset built from Python quads, with sorted ``str(triple)`` lines."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    content = "".join(sorted(str(quad.triple) + " .\n" for quad in dataset)).encode("utf-8")
+    return hashlib.sha256(content).hexdigest(), content
 
 
 def test_framework_hash_canonical(registry):
