@@ -124,7 +124,8 @@ class EmployerQueries:
     def occupation(self, code_text: str) -> dict[str, Any]:
         """The occupations with this exact code, their hierarchy and their first skills."""
         code = self._parse_code(code_text)
-        rows = self._select(q.occupation_query(code))
+        occupations = self.links.occupations_with_code(code.code)
+        rows = self._select(q.occupation_query(code, occupations)) if occupations else []
         if not rows:
             raise self._no_occupation(code)
         occupations = _group_occupations(rows)
@@ -158,17 +159,7 @@ class EmployerQueries:
         return _page(results, limit, offset, occupation=_code_summary(code, codes))
 
     def _competency_summaries(self, competencies: list[str]) -> dict[str, dict[str, Any]]:
-        if not competencies:
-            return {}
-        rows = self._select(q.competency_summary_query(competencies))
-        return {
-            row["competency"]: {
-                "ctid": row["ctid"],
-                "competencyText": row["text"],
-                "isPartOf": row["framework"],
-            }
-            for row in rows
-        }
+        return self.links.competency_summaries(competencies) if competencies else {}
 
     def occupation_credentials(self, code_text: str, limit: int, offset: int) -> dict[str, Any]:
         """Credentials, learning opportunities and assessments that prepare for an occupation."""
@@ -367,31 +358,17 @@ class EmployerQueries:
         competencies and required credentials (what each one proves)."""
         if not rows:
             return []
-        summaries = {
-            row["resource"]: row
-            for row in self._select(q.summary_query(r["resource"] for r in rows))
-        }
-        results = [_preparing_result({**summaries.get(row["resource"], {}), **row}) for row in rows]
-        self._add_details(results)
-        return results
-
-    def _add_details(self, results: list[dict[str, Any]]) -> None:
-        """Add each result's competencies and required credentials (what it proves)."""
-        if not results:
-            return
-        details: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: {"competencies": [], "requiredCredentials": []}
-        )
-        for row in self._select(q.credential_details_query(r["@id"] for r in results)):
-            entry = _drop_empty({"@id": row["target"], "ctid": row["ctid"], "name": row["label"]})
-            if row["relation"] == "requiresCredential":
-                details[row["resource"]]["requiredCredentials"].append(entry)
-            else:
-                details[row["resource"]]["competencies"].append(
-                    {**entry, "relation": row["relation"]}
-                )
+        resources = [row["resource"] for row in rows]
+        summaries = self.links.describe(resources)
+        results = []
+        for row in rows:
+            summary = summaries[row["resource"]]
+            summary = {**summary, "types": " ".join(summary["types"])}
+            results.append(_preparing_result({**summary, **row}))
+        details = self.links.details(resources)
         for result in results:
             result.update(details[result["@id"]])
+        return results
 
     # The SPARQL behind each answer
 
@@ -446,7 +423,7 @@ def _code_summary(code: OccupationCode, codes: list[str]) -> dict[str, Any]:
 
 
 def _preparing_result(row: dict[str, Any]) -> dict[str, Any]:
-    """One matched resource: ``row`` has its IRI, matches, and (from ``summary_query``)
+    """One matched resource: ``row`` has its IRI, matches, and (from ``LinkIndex.describe``)
     its CTID, name and types."""
     matched = []
     for line in sorted(filter(None, (row["matches"] or "").split("\n"))):

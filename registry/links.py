@@ -20,7 +20,12 @@ Rows taken from each document:
   how each is linked;
 - ``teaches``: what a resource teaches, assesses or requires
   (``ceterms:teaches``, ``ceterms:assesses``, ``ceterms:requires`` /
-  ``ceterms:targetCompetency``), directly or through an alignment object.
+  ``ceterms:targetCompetency``), directly or through an alignment object;
+- ``needs``: the credentials a resource requires
+  (``ceterms:requires`` / ``ceterms:targetCredential``);
+- ``labels``: each resource's CTID, a name, a competency text and the
+  framework it is part of, so a page of results is described without a
+  store lookup per result (about 40 microseconds each on 100,000 documents).
 
 Rows computed across documents, for the resources and competencies that a
 write touches (``refresh``):
@@ -69,6 +74,20 @@ COMPETENCY_PATHS = {
 }
 REQUIRES = CETERMS + "requires"
 REQUIRES_PATH = "competency:requires"
+TARGET_CREDENTIAL = CETERMS + "targetCredential"
+# The statements a result is described by, and the ``Label`` field each fills.
+LABELS = {
+    CETERMS + "ctid": "ctid",
+    CETERMS + "name": "name",
+    CEASN + "competencyText": "text",
+    CEASN + "isPartOf": "framework",
+}
+# The relation names the API gives each path in a result's competencies.
+DETAIL_RELATIONS = {
+    "competency:teaches": "teaches",
+    "competency:assesses": "assesses",
+    REQUIRES_PATH: "requiresCompetency",
+}
 OCCUPATION = "ceterms:Occupation"
 COMPETENCY = "ceasn:Competency"
 # The lengths of the SOC code prefixes a major, minor, broad and detailed code covers.
@@ -99,6 +118,14 @@ CREATE TABLE IF NOT EXISTS teaches (document TEXT NOT NULL, resource TEXT NOT NU
 CREATE INDEX IF NOT EXISTS teaches_competency ON teaches (competency, resource);
 CREATE INDEX IF NOT EXISTS teaches_resource ON teaches (resource);
 CREATE INDEX IF NOT EXISTS teaches_document ON teaches (document);
+CREATE TABLE IF NOT EXISTS needs (document TEXT NOT NULL, resource TEXT NOT NULL,
+    credential TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS needs_resource ON needs (resource);
+CREATE INDEX IF NOT EXISTS needs_document ON needs (document);
+CREATE TABLE IF NOT EXISTS labels (document TEXT NOT NULL, subject TEXT NOT NULL,
+    ctid TEXT, name TEXT, text TEXT, framework TEXT);
+CREATE INDEX IF NOT EXISTS labels_subject ON labels (subject);
+CREATE INDEX IF NOT EXISTS labels_document ON labels (document);
 
 CREATE TABLE IF NOT EXISTS competency_codes (competency TEXT NOT NULL, code TEXT NOT NULL,
     relation TEXT NOT NULL, PRIMARY KEY (competency, code, relation)) WITHOUT ROWID;
@@ -118,7 +145,7 @@ CREATE TEMP TABLE IF NOT EXISTS touched_competencies (competency TEXT PRIMARY KE
 CREATE TEMP TABLE IF NOT EXISTS touched_resources (resource TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS learning_resources (resource TEXT PRIMARY KEY) WITHOUT ROWID;
 """
-BASE_TABLES = ("codes", "targets", "types", "skills", "teaches")
+BASE_TABLES = ("codes", "targets", "types", "skills", "teaches", "needs", "labels")
 TABLES = (*BASE_TABLES, "competency_codes", "competency_keys", "matches", "ranks")
 
 # The competencies a touched subject (an occupation or a competency whose codes
@@ -188,6 +215,18 @@ class Rows:
     types: set[tuple[str, str]] = field(default_factory=set)
     skills: set[tuple[str, str, str]] = field(default_factory=set)
     teaches: set[tuple[str, str, str]] = field(default_factory=set)
+    needs: set[tuple[str, str]] = field(default_factory=set)
+    labels: dict[str, Label] = field(default_factory=dict)
+
+
+@dataclass
+class Label:
+    """The CTID, name, competency text and framework of one resource."""
+
+    ctid: str | None = None
+    name: str | None = None
+    text: str | None = None
+    framework: str | None = None
 
 
 class LinkIndex(DerivedIndex):
@@ -199,7 +238,7 @@ class LinkIndex(DerivedIndex):
     assessment); only those get ``matches`` and ``ranks``.
     """
 
-    VERSION = 2
+    VERSION = 3
     SCHEMA = SCHEMA
     TABLES = TABLES
     NAME = "link index"
@@ -221,6 +260,11 @@ class LinkIndex(DerivedIndex):
             ("types", prepared.types),
             ("skills", prepared.skills),
             ("teaches", prepared.teaches),
+            ("needs", prepared.needs),
+            (
+                "labels",
+                {(s, x.ctid, x.name, x.text, x.framework) for s, x in prepared.labels.items()},
+            ),
         ):
             marks = ", ".join("?" * (len(next(iter(rows))) + 1)) if rows else ""
             if rows:
@@ -388,6 +432,77 @@ class LinkIndex(DerivedIndex):
                 found[resource].add(match)
         return [(resource, sorted(found[resource])) for resource in page]
 
+    def describe(self, resources: list[str]) -> dict[str, dict[str, Any]]:
+        """Return the CTID, name and classes of each resource."""
+        found: dict[str, dict[str, Any]] = {r: {"types": []} for r in resources}
+        parameters = [json.dumps(resources)]
+        for subject, ctid, name, text in self._read(
+            "SELECT subject, ctid, name, text FROM labels"
+            " WHERE subject IN (SELECT value FROM json_each(?))",
+            parameters,
+        ):
+            found[subject].setdefault("ctid", ctid)
+            found[subject].setdefault("name", name or text)
+        for subject, kind in self._read(
+            "SELECT DISTINCT subject, type FROM types"
+            " WHERE subject IN (SELECT value FROM json_each(?)) ORDER BY type",
+            parameters,
+        ):
+            found[subject]["types"].append(kind)
+        return found
+
+    def details(self, resources: list[str]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """Return the competencies (with how each is linked) and the required credentials
+        of each resource, each with its CTID and name."""
+        parameters = [json.dumps(resources)]
+        taught = self._read(
+            "SELECT DISTINCT resource, competency, path FROM teaches"
+            " WHERE resource IN (SELECT value FROM json_each(?))",
+            parameters,
+        )
+        needed = self._read(
+            "SELECT DISTINCT resource, credential FROM needs"
+            " WHERE resource IN (SELECT value FROM json_each(?))",
+            parameters,
+        )
+        targets = {row[1] for row in taught} | {row[1] for row in needed}
+        labels = self.describe(sorted(targets))
+        found: dict[str, dict[str, list[dict[str, Any]]]] = {
+            r: {"competencies": [], "requiredCredentials": []} for r in resources
+        }
+        for resource, competency, path in sorted(
+            taught, key=lambda row: (row[0], DETAIL_RELATIONS[row[2]], row[1])
+        ):
+            entry = _entry(competency, labels[competency])
+            entry["relation"] = DETAIL_RELATIONS[path]
+            found[resource]["competencies"].append(entry)
+        for resource, credential in sorted(needed):
+            found[resource]["requiredCredentials"].append(_entry(credential, labels[credential]))
+        return found
+
+    def competency_summaries(self, competencies: list[str]) -> dict[str, dict[str, Any]]:
+        """Return the CTID, text and framework of each competency that has any."""
+        found: dict[str, dict[str, Any]] = {}
+        for subject, ctid, text, framework in self._read(
+            "SELECT subject, ctid, text, framework FROM labels"
+            " WHERE subject IN (SELECT value FROM json_each(?))",
+            [json.dumps(competencies)],
+        ):
+            summary = found.setdefault(subject, {})
+            for key, value in (("ctid", ctid), ("competencyText", text), ("isPartOf", framework)):
+                if value is not None:
+                    summary.setdefault(key, value)
+        return found
+
+    def occupations_with_code(self, code: str) -> list[str]:
+        """Return the occupations (``ceterms:Occupation``) that have exactly this code."""
+        rows = self._read(
+            "SELECT DISTINCT c.subject FROM codes c JOIN types t ON t.subject = c.subject"
+            " WHERE c.code = ? AND t.type = ? ORDER BY c.subject",
+            [code, OCCUPATION],
+        )
+        return [row[0] for row in rows]
+
     def preparing_resources(self, key: str) -> set[str]:
         """Return every resource preparing for the codes under a key."""
         return {row[0] for row in self._read("SELECT resource FROM ranks WHERE key = ?", [key])}
@@ -417,6 +532,9 @@ def extract_rows(triples: Iterable[ox.Triple]) -> Rows:
         if not isinstance(subject, ox.NamedNode):
             continue
         _add_rows(rows, objects, subject.value, predicate, values)
+        if predicate in LABELS:
+            label = rows.labels.setdefault(subject.value, Label())
+            setattr(label, LABELS[predicate], _preferred(values))
     return rows
 
 
@@ -452,6 +570,28 @@ def _add_rows(
         for condition in values:
             required = objects.get((condition, TARGET_COMPETENCY), [])
             _add_competencies(rows, objects, subject, REQUIRES_PATH, required)
+            for credential in _iris(objects.get((condition, TARGET_CREDENTIAL), ())):
+                rows.needs.add((subject, credential))
+
+
+def _entry(iri: str, label: dict[str, Any]) -> dict[str, Any]:
+    entry = {"@id": iri, "ctid": label.get("ctid"), "name": label.get("name")}
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def _preferred(values: list[Any]) -> str | None:
+    """Pick one value: an English or untagged literal first, else the first in order."""
+    literals = sorted(
+        (value for value in values if isinstance(value, ox.Literal)), key=lambda v: v.value
+    )
+    for wanted in ("en", "en-us", None):
+        for literal in literals:
+            if literal.language == wanted:
+                return literal.value
+    if literals:
+        return literals[0].value
+    iris = sorted(_iris(values))
+    return iris[0] if iris else None
 
 
 def _add_competencies(

@@ -163,12 +163,21 @@ def _occupation_competencies(codes: Iterable[str]) -> str:
     }}"""
 
 
-def occupation_query(code: OccupationCode) -> str:
-    """The occupations with exactly this code, with their names, descriptions and frameworks."""
+def occupation_query(code: OccupationCode, occupations: Iterable[str] | None = None) -> str:
+    """The occupations with exactly this code, with their names, descriptions and frameworks.
+
+    ``occupations``, when the caller knows them, anchors the query on their IRIs: a
+    code that thousands of alignments use is then not scanned alignment by alignment.
+    """
+    coded = f"?alignment ceterms:codedNotation {literal(code.code)} ."
+    linked = "?occupation ceterms:occupationType ?alignment ."
+    if occupations is None:
+        start = f"{coded}\n  {linked}"
+    else:
+        start = f"{iri_values('occupation', occupations)}\n  {linked}\n  {coded}"
     return f"""{PREFIXES}
 SELECT ?occupation ?ctid ?name ?description ?code ?framework ?frameworkName WHERE {{
-  ?alignment ceterms:codedNotation {literal(code.code)} .
-  ?occupation ceterms:occupationType ?alignment .
+  {start}
   ?occupation a ceterms:Occupation ;
     ceterms:ctid ?ctid .
   BIND({literal(code.code)} AS ?code)
@@ -339,33 +348,6 @@ ORDER BY DESC(?matchCount) ?resource
 LIMIT {limit + 1} OFFSET {offset}"""
 
 
-def summary_query(resources: Iterable[str]) -> str:
-    """The CTID, a name and the types of each of the given resources."""
-    values = " ".join(iri(value) for value in resources)
-    return f"""{PREFIXES}
-SELECT ?resource (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?name_) AS ?name)
-       (GROUP_CONCAT(DISTINCT STR(?type_); separator=" ") AS ?types) WHERE {{
-  VALUES ?resource {{ {values} }}
-  OPTIONAL {{ ?resource ceterms:ctid ?ctid_ }}
-  OPTIONAL {{ ?resource ceterms:name ?name_ }}
-  OPTIONAL {{ ?resource a ?type_ }}
-}}
-GROUP BY ?resource"""
-
-
-def competency_summary_query(competencies: Iterable[str]) -> str:
-    """The CTID, text and framework of each of the given competencies."""
-    return f"""{PREFIXES}
-SELECT ?competency (SAMPLE(?ctid_) AS ?ctid) (SAMPLE(?text_) AS ?text)
-       (SAMPLE(?framework_) AS ?framework) WHERE {{
-  {iri_values("competency", competencies)}
-  OPTIONAL {{ ?competency ceterms:ctid ?ctid_ }}
-  OPTIONAL {{ ?competency ceasn:competencyText ?text_ }}
-  OPTIONAL {{ ?competency ceasn:isPartOf ?framework_ }}
-}}
-GROUP BY ?competency"""
-
-
 def credential_details_query(resources: Iterable[str]) -> str:
     """The competencies and required credentials of each of the given resources."""
     values = " ".join(iri(value) for value in resources)
@@ -453,15 +435,6 @@ SELECT ?profile ?direction ?ctid ?name ?counterpart ?counterpartCtid ?counterpar
     }}
   }}
   BIND(COALESCE(?unitName, STR(?unitNode)) AS ?unit)
-}}"""
-
-
-def codes_in_use_query() -> str:
-    """Every distinct code of an occupation alignment (``ceterms:occupationType``)."""
-    return f"""{PREFIXES}
-SELECT DISTINCT ?code WHERE {{
-  ?resource ceterms:occupationType ?alignment .
-  ?alignment ceterms:codedNotation ?code .
 }}"""
 
 

@@ -229,3 +229,17 @@ def test_competency_credentials_match_documented_sparql(real_registry):
             [competency], employer.learning_classes, None, 0
         )
         assert [(iri, sorted(paths)) for iri, paths in found] == expected, competency
+
+
+@pytest.mark.parametrize("code_text", ["29-1141", "15-0000", "29-0000"])
+def test_result_details_match_documented_sparql(real_registry, code_text):
+    page = real_registry.employer.occupation_credentials(code_text, 50, 0)
+    resources = [result["@id"] for result in page["results"]]
+    assert resources, f"no credentials for {code_text}"
+    expected: dict[str, set] = {iri: set() for iri in resources}
+    for row in sparql_rows(real_registry, q.credential_details_query(resources)):
+        expected[row["resource"]].add((row["relation"], row["target"]))
+    for result in page["results"]:
+        found = {(entry["relation"], entry["@id"]) for entry in result["competencies"]}
+        found |= {("requiresCredential", entry["@id"]) for entry in result["requiredCredentials"]}
+        assert found == expected[result["@id"]], result["@id"]
