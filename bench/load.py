@@ -2,15 +2,17 @@
 
 Run from the project root, after generating the data with bench/generate.py:
 
-    .venv/bin/python bench/load.py --data /tmp/ctdl-10000 [--unvalidated]
+    .venv/bin/python bench/load.py --data /tmp/ctdl-10000 [--unvalidated] [--workers N]
 
 It loads ``DATA/documents`` with ``registry load`` into a new on-disk store
 ``DATA/registry-store`` (validation on, as the command does by default), and
 ``DATA/data.nq`` with ``oxigraph load`` into ``DATA/oxigraph-store``. Both
 run as separate processes under ``/usr/bin/time -v`` for their wall time and
 peak memory. With ``--unvalidated`` it also times ``registry load
---no-validate`` into a scratch store, which shows what validation costs. The
-stores stay for the query and publish benchmarks.
+--no-validate`` into a scratch store, which shows what validation costs.
+``--workers`` is passed on to ``registry load``; without it, the load uses
+its default (one worker process per CPU). The stores stay for the query and
+publish benchmarks.
 
 Figures are printed as a table and saved to
 ``docs/benchmarks/load-{documents}.json``.
@@ -52,7 +54,12 @@ def registry_supports_validation() -> bool:
 
 
 def registry_load(
-    data: Path, store: Path, base_url: str, validate: bool, time_limit: float | None = None
+    data: Path,
+    store: Path,
+    base_url: str,
+    validate: bool,
+    time_limit: float | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Run `registry load` on the generated documents; return time, memory and counts.
 
@@ -65,6 +72,8 @@ def registry_load(
     command += ["--base-url", base_url, "--quiet"]
     if not validate:
         command.append("--no-validate")
+    if workers is not None:
+        command += ["--workers", str(workers)]
     run = measured_run(command, env=os.environ.copy(), time_limit=time_limit)
 
     if run["stopped"]:
@@ -75,6 +84,7 @@ def registry_load(
         raise SystemExit(f"registry load stored no document; its output:\n{run['stdout'][-3000:]}")
     return {
         "validate": validate,
+        "workers": workers,
         "stopped_at_time_limit": run["stopped"],
         "seconds": run["seconds"],
         "peak_memory_mb": run["peak_memory_mb"],
@@ -154,7 +164,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         oxigraph_load(args.data, args.data / "oxigraph-store"), documents, quads
     )
     store = args.data / "registry-store"
-    registry = registry_load(args.data, store, manifest["base_url"], True, args.time_limit)
+    registry = registry_load(
+        args.data, store, manifest["base_url"], True, args.time_limit, args.workers
+    )
     if registry["stopped_at_time_limit"]:  # the quads of a partial load are not counted
         figures["registry_load"] = rates(registry, registry["loaded"], None)
     else:
@@ -162,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     forget_published(args.data, manifest)
     if args.unvalidated and validating:
         scratch = args.data / "scratch-store"
-        plain = registry_load(args.data, scratch, manifest["base_url"], False)
+        plain = registry_load(args.data, scratch, manifest["base_url"], False, workers=args.workers)
         shutil.rmtree(scratch)
         figures["registry_load_unvalidated"] = rates(plain, documents, quads)
 
@@ -220,6 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         "--time-limit",
         type=float,
         help="stop registry load after this many seconds and report the rate so far",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes for registry load (default: its own, one per CPU)",
     )
     parser.add_argument("--output", type=Path, help="JSON file (default docs/benchmarks/...)")
     args = parser.parse_args(argv)

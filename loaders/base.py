@@ -10,6 +10,9 @@ format gets the same atomic per-document replace, progress and summary.
 
 To add a format: subclass ``Loader``, set ``name`` and ``suffixes``,
 implement ``read``, and add its ``module:Class`` path to ``loaders.LOADERS``.
+Set ``independent_files`` if each file can be read on its own: ``registry
+load --workers`` then reads files in worker processes, each with its own
+instance of the loader.
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ class Loader(ABC):
 
     name: str = ""
     suffixes: tuple[str, ...] = ()
+    # True when what ``read`` yields for a file depends on that file alone, not on
+    # files read before it, so separate loader instances may read files in
+    # parallel (``registry load --workers``).
+    independent_files: bool = False
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry

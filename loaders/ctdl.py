@@ -30,6 +30,7 @@ class CtdlLoader(Loader):
 
     name = "ctdl"
     suffixes = (*JSON_SUFFIXES, *RDF_MEDIA_TYPES)
+    independent_files = True
 
     def read(self, path: Path) -> Iterator[Outcome]:
         source = str(path)

@@ -11,6 +11,7 @@ import logging
 import socket
 import sys
 from collections import Counter
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -70,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="validate",
         action="store_false",
         help="store documents without checking them against the SHACL shapes (trusted copies)",
+    )
+    load.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="processes that parse and validate the files while this one stores them "
+        "(default: the number of CPUs; 1 loads in this process only; only --format ctdl "
+        "uses more than one)",
     )
     _add_store_options(load)
     load.set_defaults(handler=_load)
@@ -133,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     vocab_sync.add_argument("--vocab-cache", type=Path, help="cache folder")
     vocab_sync.set_defaults(handler=_vocab_sync)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def _add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -257,11 +276,21 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {path}: no such file or folder", file=sys.stderr)
             return 2
 
+    if args.workers is None:
+        from registry.bulk import default_workers
+
+        args.workers = default_workers()
     registry = Registry(settings)
     try:
         loader = loader_class(args.format)(registry)
         counts = _run_loader(
-            loader, registry, args.paths, args.quiet, sys.stdout, validate=args.validate
+            loader,
+            registry,
+            args.paths,
+            args.quiet,
+            sys.stdout,
+            validate=args.validate,
+            workers=args.workers,
         )
     finally:
         registry.close()
@@ -281,6 +310,7 @@ def _run_loader(
     quiet: bool,
     out: TextIO,
     validate: bool = True,
+    workers: int = 1,
 ) -> Counter:
     """Load every file, printing a line per unit and a summary.
 
@@ -288,6 +318,8 @@ def _run_loader(
     and not stored, as a publish would be refused. Valid documents are stored
     in batches (``Publisher.record_loads``). NOTE: the inverse-link hints
     (sh:Info) of a document do not see documents of its own unstored batch.
+    With ``workers`` above 1, worker processes read and validate the files
+    (``registry.bulk``) and the outcome is the same.
     """
     from tqdm import tqdm
 
@@ -295,7 +327,9 @@ def _run_loader(
     counts: Counter = Counter()
     failures: list[str] = []
     batch: list[Any] = []
-    bar = tqdm(files, unit="file", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    bar = tqdm(
+        total=len(files), unit="file", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
+    )
 
     def flush() -> None:
         _store_batch(registry, [o for o in batch if o.document is not None and not o.error])
@@ -304,16 +338,63 @@ def _run_loader(
             _report(outcome, quiet, out, failures, bar)
         batch.clear()
 
-    for path in bar:
+    outcomes = _outcomes(loader, registry, files, validate, workers, bar.update)
+    try:
+        for outcome in outcomes:
+            batch.append(outcome)
+            if _batch_full(batch):
+                flush()
+    finally:
+        outcomes.close()
+    flush()
+    bar.close()
+    _summary(counts, failures, out)
+    return counts
+
+
+def _outcomes(
+    loader: Any,
+    registry: Any,
+    files: list[Path],
+    validate: bool,
+    workers: int,
+    progress: Callable[[], Any],
+) -> Generator[Any, None, None]:
+    """Yield the outcome of each unit of the files in order, validated if ``validate``.
+
+    The caller writes each full batch before it takes the next outcome, so
+    every document is validated against the batches stored before its own.
+    """
+    workers = min(workers, len(files))
+    if workers > 1 and loader.independent_files:
+        from registry.bulk import parallel_outcomes
+
+        return parallel_outcomes(
+            type(loader),
+            registry,
+            files,
+            workers=workers,
+            validate=validate,
+            validate_outcome=_validate_outcome_for_load,
+            batch_full=_batch_full,
+            progress=progress,
+        )
+    return _read_in_process(loader, registry, files, validate, progress)
+
+
+def _read_in_process(
+    loader: Any, registry: Any, files: list[Path], validate: bool, progress: Callable[[], Any]
+) -> Generator[Any, None, None]:
+    for path in files:
         for outcome in loader.read(path):
             if outcome.document is not None and validate:
                 _validate_outcome_for_load(registry, outcome)
-            batch.append(outcome)
-            if len(batch) >= BATCH_DOCUMENTS or _batch_triples(batch) >= BATCH_TRIPLES:
-                flush()
-    flush()
-    _summary(counts, failures, out)
-    return counts
+            yield outcome
+        progress()
+
+
+def _batch_full(batch: list[Any]) -> bool:
+    return len(batch) >= BATCH_DOCUMENTS or _batch_triples(batch) >= BATCH_TRIPLES
 
 
 def _batch_triples(batch: list[Any]) -> int:
