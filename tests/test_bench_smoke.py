@@ -20,3 +20,14 @@ def test_publish_benchmark_runs(tmp_path, vocab_dir):
     figures = json.loads(output.read_text())
     assert figures["documents"] == 3
     assert figures["framework_competencies"] == 20
+
+
+def test_publish_stages_runs(vocab_dir):
+    require_shared()
+    env = {**os.environ, "REGISTRY_VOCAB_CACHE": str(vocab_dir)}
+    command = [sys.executable, str(PROJECT / "bench" / "publish_stages.py"), "--documents", "3"]
+    completed = subprocess.run(
+        command, check=True, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert "3 documents" in completed.stdout
+    assert "store write, on disk" in completed.stdout
