@@ -227,9 +227,10 @@ def start_server(command: list[str], url: str, log: Path, timeout: float = 300) 
         if process.poll() is not None:
             raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}")
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=10)
             return process
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or still opening a large store.
             time.sleep(0.2)
     stop_server(process)
     raise SystemExit(f"{' '.join(command)} did not respond at {url} within {timeout:g} s")
