@@ -275,6 +275,7 @@ def main() -> None:
             "pyoxigraph": metadata.version("pyoxigraph"),
             "pyshacl": metadata.version("pyshacl"),
             "pyld": metadata.version("PyLD"),
+            "waitress": metadata.version("waitress"),
         },
         "shacl_engine": engine,
         "templates": len(found),

@@ -1,8 +1,9 @@
-"""Time each step of publishing small real documents, without HTTP.
+"""Time each step of publishing small real documents, or one framework, without HTTP.
 
-    .venv/bin/python bench/publish_stages.py [--documents 200]
+    .venv/bin/python bench/publish_stages.py [--documents 200] [--framework N]
 
-Publishes copies of the real templates that ``bench/publish.py`` uses through
+Publishes copies of the real templates that ``bench/publish.py`` uses (or,
+with ``--framework``, one generated framework of N competencies) through
 ``Publisher.publish`` into an on-disk store, with a timer around each step,
 and prints milliseconds per document for each. It first times the benchmark's
 baseline (parse and add to an in-memory pyoxigraph store) on the same
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from publish import ORG, copies, templates, unvalidated_load  # noqa: E402
+from publish import ORG, copies, framework, templates, unvalidated_load  # noqa: E402
 
 import registry.publishing as publishing  # noqa: E402
 from registry.config import Settings  # noqa: E402
@@ -35,11 +36,20 @@ from registry.service import Registry  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=200, help="documents to publish")
+    parser.add_argument(
+        "--framework", type=int, help="publish one framework of this many competencies instead"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        registry = Registry(Settings.from_env().with_overrides(store=Path(folder) / "store"))
-        documents = copies(templates(registry), args.documents)
+        settings = Settings.from_env().with_overrides(
+            store=Path(folder) / "store", max_body_bytes=256 * 1024 * 1024
+        )
+        registry = Registry(settings)
+        if args.framework:
+            documents = [framework(args.framework)]
+        else:
+            documents = copies(templates(registry), args.documents)
         print(f"SHACL engine: {registry.validator.engine}")  # builds the shapes untimed
         baseline = unvalidated_load(registry, documents)
 
