@@ -223,15 +223,20 @@ def start_server(command: list[str], url: str, log: Path, timeout: float = 300) 
     handle = log.open("w")
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}")
-        try:
-            requests.get(url, timeout=10)
-            return process
-        except (requests.ConnectionError, requests.Timeout):
-            # Not listening yet, or still opening a large store.
-            time.sleep(0.2)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}")
+            try:
+                requests.get(url, timeout=10)
+                return process
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or still opening a large store.
+                time.sleep(0.2)
+    except BaseException:
+        # Any failure here (Ctrl-C included) must not leave the server holding the store.
+        stop_server(process)
+        raise
     stop_server(process)
     raise SystemExit(f"{' '.join(command)} did not respond at {url} within {timeout:g} s")
 
