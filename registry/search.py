@@ -9,11 +9,10 @@ and their superclasses, so a search for ``ceterms:Credential`` finds
 certificates. On the 100,000-document benchmark, Tantivy returned the best
 page for a word in 69,000 entries in under 2 ms, where SQLite FTS5 took 1 s.
 
-The index is derived data (``registry.derived``). Writes collect in
-Tantivy's writer and are committed before the next search, or at close: a
-Tantivy commit syncs its files to disk and costs tens of milliseconds, too
-much for every publish. ``search.sqlite3`` records which version of each
-document the committed index holds, written after the commit, so a crash
+The index is derived data (``registry.derived``): writes wait until the
+next search, which suits Tantivy, whose commit syncs its files to disk and
+costs tens of milliseconds. ``search.sqlite3`` records which version of each
+document the committed index contains, written after the commit, so a crash
 before it leaves documents that ``sync`` re-indexes at the next start.
 """
 
@@ -117,7 +116,7 @@ class SearchIndex(DerivedIndex):
         self._schema = _schema()
         self._analyzer = _analyzer()
         folder = path.with_suffix(".tantivy") if path is not None else None
-        if folder is not None and not super().indexed_versions():
+        if folder is not None and not self.indexed_versions():
             # A new or rebuilt version table: whatever the folder contains is stale.
             shutil.rmtree(folder, ignore_errors=True)
         if folder is not None:
@@ -125,66 +124,40 @@ class SearchIndex(DerivedIndex):
         self._index = tantivy.Index(self._schema, path=str(folder) if folder else None)
         self._index.register_tokenizer(ANALYZER, self._analyzer)
         self._writer = self._index.writer(heap_size=WRITER_HEAP, num_threads=1)
-        self._pending: dict[str, int] = {}
         self._index.reload()
         self._searcher = self._index.searcher()
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
-            self._commit()
             self._writer.wait_merging_threads()
         super().close()
 
-    # Writing
+    # Writing (DerivedIndex hooks)
 
     def prepare(self, triples: Iterable[ox.Triple]) -> list[dict[str, Any]]:
         return list(self._entries(triples))
 
-    def index_many(self, documents: list[tuple[str, int, Iterable[ox.Triple]]]) -> None:
-        """Replace the entries of several documents; they show in the next search."""
-        prepared = [(ctid, version, self.prepare(triples)) for ctid, version, triples in documents]
+    def apply(self, changes: list[tuple[str, int, list[ox.Triple] | None]]) -> None:
+        """Replace the entries of each document, commit, then record the versions."""
+        prepared = [
+            (document, version, [] if triples is None else self.prepare(triples))
+            for document, version, triples in changes
+        ]
         with self._lock:
-            for document, version, entries in prepared:
+            for document, _, entries in prepared:
                 self._writer.delete_documents_by_term("document", document)
                 for fields in entries:
                     self._writer.add_document(tantivy.Document(document=document, **fields))
-                self._pending[document] = version
-
-    def remove(self, document: str, version: int) -> None:
-        """Drop a deleted document's entries, remembering the version of the delete."""
-        with self._lock:
-            self._writer.delete_documents_by_term("document", document)
-            self._pending[document] = version
-
-    def sync(
-        self,
-        applied: dict[str, tuple[int, str]],
-        triples_of: Callable[[str], list[ox.Triple] | None],
-    ) -> int:
-        count = super().sync(applied, triples_of)
-        with self._lock:
-            self._commit()
-        return count
-
-    def indexed_versions(self) -> dict[str, int]:
-        with self._lock:
-            self._commit()
-            return dict(self._connection.execute("SELECT document, version FROM indexed"))
-
-    def _commit(self) -> None:
-        """Commit the writer, then record the versions it holds (under the lock)."""
-        if not self._pending:
-            return
-        self._writer.commit()
-        self._index.reload()
-        self._searcher = self._index.searcher()
-        self._connection.execute("BEGIN IMMEDIATE")
-        self._connection.executemany(
-            "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
-            list(self._pending.items()),
-        )
-        self._connection.execute("COMMIT")
-        self._pending.clear()
+            self._writer.commit()
+            self._index.reload()
+            self._searcher = self._index.searcher()
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO indexed (document, version) VALUES (?, ?)",
+                [(document, version) for document, version, _ in prepared],
+            )
+            self._connection.execute("COMMIT")
 
     def _entries(self, triples: Iterable[ox.Triple]) -> Iterable[dict[str, Any]]:
         """Yield the fields of one entry per resource with a CTID and some text."""
@@ -256,8 +229,8 @@ class SearchIndex(DerivedIndex):
         """Return up to ``limit + 1`` ranked hits from ``offset`` and the total count."""
         words = self._query_terms(text)
         query = self._ranked(self._matching(words, types, language, within))
+        self.flush()
         with self._lock:
-            self._commit()
             searcher = self._searcher
         found = searcher.search(query, limit + 1, count=True, offset=offset)
         snippets = self._snippet_makers(searcher, self._matching(words, None, None, None))
