@@ -48,7 +48,7 @@ import signal
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -78,9 +78,10 @@ READ = "read"
 VALIDATE = "validate"
 STOP = "stop"
 
-# The store lookups of ``Publisher.validate_document``: the method, the IRIs
-# it was asked about and the target IRI of ``links_to``.
-Lookup = tuple[str, frozenset[str], str | None]
+# A store lookup of ``Publisher.validate_document``: the method, how many
+# IRIs it was asked about and the target IRI of ``links_to``. The count, not
+# the IRIs, keeps the tasks of large frameworks small.
+Lookup = tuple[str, int, str | None]
 
 ValidateOutcome = Callable[[Any, Outcome], None]
 BatchFull = Callable[[list[Outcome]], bool]
@@ -127,16 +128,16 @@ def store_lookups(store: Any, document: Document) -> dict[Lookup, bytes]:
 
     These are the lookups of ``Publisher._referenced``: the types of the IRIs
     the document's statements point to, and their statements that point back
-    at its main resource. If that method changes its lookups,
-    ``StoredStatements`` raises an error instead of returning wrong statements.
+    at its main resource. If that method changes which methods it calls, or
+    how many IRIs it passes, ``StoredStatements`` raises an error instead of
+    returning wrong statements.
     """
     primary = None if document.primary.startswith("_:") else ox.NamedNode(document.primary)
     iris = {t.object for t in document.triples if isinstance(t.object, ox.NamedNode)}
     iris.discard(primary)
-    names = frozenset(iri.value for iri in iris)
-    lookups = {("types_of", names, None): _serialize(store.types_of(iris))}
+    lookups = {("types_of", len(iris), None): _serialize(store.types_of(iris))}
     if primary is not None:
-        lookups[("links_to", names, primary.value)] = _serialize(store.links_to(iris, primary))
+        lookups[("links_to", len(iris), primary.value)] = _serialize(store.links_to(iris, primary))
     return lookups
 
 
@@ -150,11 +151,11 @@ class StoredStatements:
     def set_lookups(self, lookups: dict[Lookup, bytes]) -> None:
         self._results = {key: _parse(ntriples) for key, ntriples in lookups.items()}
 
-    def types_of(self, iris: Iterable[ox.NamedNode]) -> list[ox.Triple]:
-        return self._result(("types_of", frozenset(iri.value for iri in iris), None))
+    def types_of(self, iris: Collection[ox.NamedNode]) -> list[ox.Triple]:
+        return self._result(("types_of", len(iris), None))
 
-    def links_to(self, iris: Iterable[ox.NamedNode], target: ox.NamedNode) -> list[ox.Triple]:
-        return self._result(("links_to", frozenset(iri.value for iri in iris), target.value))
+    def links_to(self, iris: Collection[ox.NamedNode], target: ox.NamedNode) -> list[ox.Triple]:
+        return self._result(("links_to", len(iris), target.value))
 
     def _result(self, lookup: Lookup) -> list[ox.Triple]:
         try:
@@ -331,10 +332,6 @@ class _Task:
     fallback: Any = None
 
 
-# Ends the thread that sends a worker its tasks.
-_END_OF_TASKS = object()
-
-
 @dataclass
 class _Worker:
     number: int
@@ -342,9 +339,6 @@ class _Worker:
     connection: Connection
     ready: bool = False
     tasks: dict[int, _Task] = field(default_factory=dict)
-    # Messages for the worker, sent by a thread so that the main thread does not
-    # wait for the worker to take a large document off the pipe.
-    outbox: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
 
     def queued(self, kind: str) -> int:
         """Count the tasks ahead of a new task of ``kind``: validation runs first."""
@@ -356,10 +350,12 @@ class _Worker:
 class WorkerPool:
     """Worker processes, each with its own task pipe, and the results they sent.
 
-    Only the main thread submits tasks and reads results. Per worker, one
-    thread sends it the tasks and another moves its messages into a queue as
-    they arrive. So neither process waits for the other to read a pipe, and
-    the workers keep working while the main process writes a batch.
+    Only the main thread submits tasks and reads results. Per worker, a
+    thread moves its messages into a queue as they arrive, so the workers
+    keep working while the main process writes a batch. Tasks are small
+    (a path, or a document's key and store lookups), and a thread in each
+    worker takes them off the pipe as they arrive, so sending them does not
+    wait for the worker to finish its current task.
     """
 
     def __init__(self, count: int, worker_args: tuple[Any, ...]) -> None:
@@ -408,10 +404,9 @@ class WorkerPool:
         workers = list(self._workers.values())
         for worker in workers:
             if wait:
-                worker.outbox.put(None)
+                _send(worker, None)
             else:
                 worker.process.terminate()
-            worker.outbox.put(_END_OF_TASKS)
         for worker in workers:
             worker.process.join(STOP_TIMEOUT if wait else 1.0)
             if worker.process.is_alive():
@@ -434,7 +429,6 @@ class WorkerPool:
         worker = _Worker(number, process, parent)
         self._workers[number] = worker
         threading.Thread(target=self._receive, args=(worker,), daemon=True).start()
-        threading.Thread(target=_deliver, args=(worker,), daemon=True).start()
         log.debug("started load worker %d (pid %d)", number, process.pid)
 
     def _receive(self, worker: _Worker) -> None:
@@ -467,7 +461,7 @@ class WorkerPool:
         worker.tasks[task.task_id] = task
         priority = 0 if task.kind == VALIDATE else 1
         # If the worker has exited, its "exited" event hands the task to another.
-        worker.outbox.put((priority, task.task_id, task.kind, task.payload))
+        _send(worker, (priority, task.task_id, task.kind, task.payload))
 
     def _handle(self, number: int, message: tuple[Any, ...]) -> None:
         worker = self._workers.get(number)
@@ -498,7 +492,6 @@ class WorkerPool:
     def _replace(self, worker: _Worker, exit_code: int | None) -> None:
         """Fail the task an exited worker was running and hand its queued ones to a new one."""
         del self._workers[worker.number]
-        worker.outbox.put(_END_OF_TASKS)
         worker.connection.close()
         if self._closing:
             return
@@ -529,16 +522,14 @@ class WorkerPool:
                 self._assign(task)
 
 
-def _deliver(worker: _Worker) -> None:
-    while (message := worker.outbox.get()) is not _END_OF_TASKS:
-        try:
-            worker.connection.send(message)
-        except OSError:  # the worker has exited; its receiving thread reports that
-            return
-        except Exception:  # a task that cannot be pickled
-            log.exception("cannot send a task to load worker %d; stopping it", worker.number)
-            worker.process.terminate()
-            return
+def _send(worker: _Worker, message: Any) -> None:
+    try:
+        worker.connection.send(message)
+    except OSError:  # the worker has exited; its receiving thread reports that
+        pass
+    except Exception:  # a task that cannot be pickled
+        log.exception("cannot send a task to load worker %d; stopping it", worker.number)
+        worker.process.terminate()
 
 
 def _exit_description(exit_code: int | None) -> str:
