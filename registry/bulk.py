@@ -32,8 +32,8 @@ Failures:
 - Workers ignore Ctrl-C. The main process terminates them when the
   interrupt unwinds the load.
 
-NOTE: a worker that never finishes a file (a parser stuck in a loop) stops
-the load as it would stop a single-process load; no time limit applies.
+NOTE: a worker that never finishes a file (a parser stuck in a loop) hangs
+the load, as it would hang a single-process load. No time limit applies.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class StoredStatements:
 
 @dataclass
 class ValidationTask:
-    """What a worker needs to validate a document: where it kept the document
+    """The data a worker needs to validate a document: where it kept the document
     (the read task and the position in the file), and the store lookups."""
 
     key: tuple[int, int]
@@ -302,7 +302,7 @@ def worker_main(
     state.registry.close()
 
     # NOTE: at the end of one 10,000-document load on a busy machine, a worker
-    # did not exit within STOP_TIMEOUT and was killed; the cause was not found.
+    # did not exit within STOP_TIMEOUT and was killed. The cause was not found.
     # The worker owns no files, so it exits without the interpreter's teardown.
     sys.stdout.flush()
     sys.stderr.flush()
@@ -503,6 +503,7 @@ class WorkerPool:
         worker.connection.close()
         if self._closing:
             return
+
         exit_reason = _exit_description(exit_code)
         if not worker.ready:
             raise RegistryError(
@@ -516,6 +517,7 @@ class WorkerPool:
                 f"load worker processes exited {self._exits_in_a_row} times in a row outside "
                 f"any task, the last one {exit_reason}; load with --workers 1 to see the error"
             )
+
         log.error("load worker %d (pid %d) %s", worker.number, worker.process.pid, exit_reason)
         self._start_worker()
         for task in worker.tasks.values():
@@ -615,8 +617,8 @@ def parallel_outcomes(
     """Yield the outcome of each unit of ``files`` in order, validated if ``validate``.
 
     The caller must write each batch, as ``batch_full`` decides it, before it
-    asks for the next outcome: the documents of a batch are validated against
-    the store once the one before it is written. ``validate_outcome`` is the
+    takes the next outcome, because the documents of a batch are validated
+    against the store once the one before it is written. ``validate_outcome`` is the
     function a single-process load validates with; the workers call it.
     Close the generator to stop the workers early.
     """
