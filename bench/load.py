@@ -11,7 +11,7 @@ run as separate processes under ``/usr/bin/time -v`` for their wall time and
 peak memory. With ``--unvalidated`` it also times ``registry load
 --no-validate`` into a scratch store, which shows what validation costs.
 ``--workers`` is passed on to ``registry load``; without it, the load uses
-its default (one worker process per CPU). The stores stay for the query and
+its default (one process). The stores stay for the query and
 publish benchmarks.
 
 Figures are printed as a table and saved to
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        help="worker processes for registry load (default: its own, one per CPU)",
+        help="worker processes for registry load (default: its own, one process)",
     )
     parser.add_argument("--output", type=Path, help="JSON file (default docs/benchmarks/...)")
     args = parser.parse_args(argv)

@@ -88,13 +88,6 @@ ValidateOutcome = Callable[[Any, Outcome], None]
 BatchFull = Callable[[list[Outcome]], bool]
 
 
-def default_workers() -> int:
-    """Return the number of CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 # --- Documents between processes --------------------------------------------
 
 
