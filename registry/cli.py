@@ -12,6 +12,7 @@ import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -608,7 +609,8 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.ctdl import CtdlLoader
     from registry.service import Registry
 
-    registry = Registry(settings.with_overrides(store=None))
+    # Offline: an in-memory store, never the configured one (a running server holds it).
+    registry = Registry(replace(settings, store=None))
     registry.cache.load_json(
         CTDL_CONTEXT_URL
     )  # a missing cache is the user's setup, not the file's

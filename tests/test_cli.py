@@ -206,6 +206,13 @@ def test_validate_conforming_sample(env, capsys):
     assert "1 of 1 files conform" in out
 
 
+def test_validate_ignores_configured_store(env, tmp_path, monkeypatch, capsys):
+    store = tmp_path / "store"
+    monkeypatch.setenv("REGISTRY_STORE", str(store))
+    assert main(["validate", str(SAMPLES / "emt-certificate.graph.json")]) == 0
+    assert not store.exists()
+
+
 def test_validate_json_reports_violation(env, tmp_path, capsys):
     document = json.loads((SAMPLES / "emt-certificate.graph.json").read_text())
     del document["@graph"][0]["ceterms:name"]
