@@ -22,9 +22,9 @@ times, one request at a time and with the same parameters:
 2. HTTP: the same endpoint of ``registry serve`` on a loopback port;
 3. with ``--with-sparql``, the endpoint's documented SPARQL
    (``GET /queries/{name}``) run directly in pyoxigraph, as a partner would
-   run it on a copy of the data; the first ``--sparql-requests`` requests of
-   each endpoint only, because the texts for broad codes and for search take
-   seconds each.
+   run it on a copy of the data. Only the first ``--sparql-requests``
+   requests of each endpoint run it, because the texts for broad codes and
+   for search take seconds each.
 
 It prints p50/p95/p99 per endpoint and the HTTP cost against in-process, and
 saves them to ``docs/benchmarks/employer-api-{documents}.json``.
@@ -158,10 +158,10 @@ def requests_for(manifest: dict[str, Any], count: int) -> list[tuple[str, str, d
 def warm_up_requests(
     mix: list[tuple[str, str, dict[str, str]]],
 ) -> list[tuple[str, str, dict[str, str]]]:
-    """One request for each distinct parameter of the mix, before timing either side.
+    """Return one request for each distinct parameter of the mix, sent untimed first.
 
     The in-process side runs first, on a store whose pages are not in memory
-    yet; warming both sides with every parameter keeps that order from
+    yet. Warming both sides with every parameter keeps that order from
     favouring the HTTP side.
     """
     seen: dict[str, tuple[str, str, dict[str, str]]] = {}

@@ -19,8 +19,8 @@ affects each of them alike. It then publishes one competency framework of
 The registry's search and link indexes apply a publish before their next
 read, not during the publish (``registry.derived``). So that this work is
 counted, each round ends with one read of each index, timed as index
-catch-up; the ratios are given without and with it, and the framework's
-time until the indexes include it is reported next to its publish time.
+catch-up. The ratios are given without and with it. The framework's time
+until the indexes include it is reported next to its publish time.
 """
 
 from __future__ import annotations

@@ -609,7 +609,7 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.ctdl import CtdlLoader
     from registry.service import Registry
 
-    # Offline: an in-memory store, never the configured one (a running server holds it).
+    # Offline: an in-memory store, never the configured one, which a running server locks.
     registry = Registry(replace(settings, store=None))
     registry.cache.load_json(
         CTDL_CONTEXT_URL

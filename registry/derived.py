@@ -1,8 +1,8 @@
 """Indexes derived from the stored documents, kept in SQLite beside the store.
 
-Oxigraph answers graph patterns; some questions need other structures: a
+Oxigraph matches graph patterns. Some questions need other structures: a
 full-text index (``registry.search``) and the occupation, competency and
-credential links the query API pages through (``registry.links``). Each is an
+credential links the query API pages through (``registry.links``). Each is a
 ``DerivedIndex``: a SQLite file in the store folder (in memory without one)
 whose rows are computed from one document's triples at a time, so a publish
 or delete rewrites only that document's rows.

@@ -343,7 +343,7 @@ class EmployerQueries:
         return {resource for resource, _ in rows}
 
     def competencies_of(self, code: OccupationCode) -> list[str]:
-        """The IRIs of the competencies of the occupations a code covers."""
+        """Return the IRIs of the competencies of the occupations a code covers."""
         return self.links.competencies_of(code.prefix)
 
     def resources_with_ctid(self, ctid: str) -> list[str]:

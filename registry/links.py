@@ -1,7 +1,7 @@
 """The occupation, competency and credential links behind the query API, kept in SQLite.
 
 Which credentials prepare for occupation 29-0000 (every healthcare code)? The
-SPARQL answer (``registry.queries``) joins alignments, occupations,
+SPARQL text (``registry.queries``) joins alignments, occupations,
 competencies and credentials across documents, then groups and sorts every
 match before it can return the first page: seconds on 100,000 documents. This
 index keeps the statements those joins need as rows, one document at a time,
@@ -231,7 +231,7 @@ class Label:
 
 class LinkIndex(DerivedIndex):
     """Occupation codes, occupation skills and what teaches each competency, per document,
-    and the answers computed from them.
+    and the results computed from them.
 
     ``is_learning`` tells from a resource's classes whether it can prepare
     someone for an occupation (a credential, learning opportunity or
@@ -381,23 +381,15 @@ class LinkIndex(DerivedIndex):
     ) -> list[tuple[str, list[str]]]:
         """Return a page of (competency IRI, relations) of the occupations under a code
         key, in IRI order."""
-        page = [
-            row[0]
-            for row in self._read(
-                "SELECT competency FROM competency_keys WHERE key = ?"
-                " ORDER BY competency LIMIT ? OFFSET ?",
-                [key, limit, offset],
-            )
-        ]
-        relations: dict[str, set[str]] = defaultdict(set)
-        for competency, code, relation in self._read(
+        return self._keyed_page(
+            "SELECT competency FROM competency_keys WHERE key = ?"
+            " ORDER BY competency LIMIT ? OFFSET ?",
             "SELECT competency, code, relation FROM competency_codes"
             " WHERE competency IN (SELECT value FROM json_each(?))",
-            [json.dumps(page)],
-        ):
-            if key in code_keys(code):
-                relations[competency].add(relation)
-        return [(competency, sorted(relations[competency])) for competency in page]
+            key,
+            limit,
+            offset,
+        )
 
     def competencies_of(self, key: str) -> list[str]:
         """Return every competency IRI of the occupations under a code key."""
@@ -414,23 +406,31 @@ class LinkIndex(DerivedIndex):
 
         Each match is ``path<TAB>code`` or ``path<TAB>competency IRI``.
         """
-        page = [
-            row[0]
-            for row in self._read(
-                "SELECT resource FROM ranks WHERE key = ?"
-                " ORDER BY matched DESC, resource LIMIT ? OFFSET ?",
-                [key, limit, offset],
-            )
-        ]
-        found: dict[str, set[str]] = defaultdict(set)
-        for resource, code, match in self._read(
+        return self._keyed_page(
+            "SELECT resource FROM ranks WHERE key = ?"
+            " ORDER BY matched DESC, resource LIMIT ? OFFSET ?",
             "SELECT resource, code, match FROM matches"
             " WHERE resource IN (SELECT value FROM json_each(?))",
-            [json.dumps(page)],
-        ):
+            key,
+            limit,
+            offset,
+        )
+
+    def _keyed_page(
+        self, page_sql: str, details_sql: str, key: str, limit: int, offset: int
+    ) -> list[tuple[str, list[str]]]:
+        """Read a page of IRIs under a code key, then each one's values whose code the
+        key covers.
+
+        ``page_sql`` takes the key, limit and offset; ``details_sql`` takes the page
+        as a JSON list and returns (IRI, code, value) rows.
+        """
+        page = [row[0] for row in self._read(page_sql, [key, limit, offset])]
+        found: dict[str, set[str]] = defaultdict(set)
+        for iri, code, value in self._read(details_sql, [json.dumps(page)]):
             if key in code_keys(code):
-                found[resource].add(match)
-        return [(resource, sorted(found[resource])) for resource in page]
+                found[iri].add(value)
+        return [(iri, sorted(found[iri])) for iri in page]
 
     def describe(self, resources: list[str]) -> dict[str, dict[str, Any]]:
         """Return the CTID, name and classes of each resource."""
@@ -601,7 +601,7 @@ def _add_competencies(
     path: str,
     values: list[Any],
 ) -> None:
-    """A competency linked directly, or through an alignment object's ``targetNode``."""
+    """Add the competencies linked directly or through an alignment's ``targetNode``."""
     for value in values:
         if _iri(value):
             rows.teaches.add((subject, value.value, path))
@@ -610,7 +610,7 @@ def _add_competencies(
 
 
 def _relation(kind: Any) -> str:
-    """The relation an alignment type names, as the SPARQL texts compute it."""
+    """Return the relation an alignment type names, as the SPARQL texts compute it."""
     value = kind.value
     if value == ESCO_ESSENTIAL:
         return "essential"

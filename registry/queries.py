@@ -164,7 +164,8 @@ def _occupation_competencies(codes: Iterable[str]) -> str:
 
 
 def occupation_query(code: OccupationCode, occupations: Iterable[str] | None = None) -> str:
-    """The occupations with exactly this code, with their names, descriptions and frameworks.
+    """Select the occupations with exactly this code, with their names, descriptions and
+    frameworks.
 
     ``occupations``, when the caller knows them, anchors the query on their IRIs: a
     code that thousands of alignments use is then not scanned alignment by alignment.

@@ -97,7 +97,7 @@ def sparql_answers(registry: Registry, key_code: str) -> tuple[list, dict]:
 
 
 def requested(key: str) -> str:
-    """The code a person asks for to get a key: 29- is 29-0000, 29-204 is 29-2040."""
+    """Return the code a request uses for a key: 29- is 29-0000, 29-204 is 29-2040."""
     return {3: key + "0000", 4: key + "000", 6: key + "0"}.get(len(key), key)
 
 
