@@ -43,11 +43,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from client import Client  # noqa: E402
 from common import (  # noqa: E402
     BIN,
     ROOT,
@@ -253,7 +252,7 @@ def time_http(store: Path, mix: list[tuple[str, str, dict[str, str]]], log: Path
     timings: dict[str, list[float]] = {}
     statuses: dict[int, int] = {}
     try:
-        with requests.Session() as session:
+        with Client() as session:
             for _, path, _ in warm_up_requests(mix):
                 session.get(url + path, timeout=60)
             for name, path, _ in mix:

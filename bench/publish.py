@@ -41,7 +41,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pyoxigraph as ox
-import requests
+from client import Client
 from common import BIN, free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,10 +130,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def publish_all(
-    url: str, key: str, documents: list[bytes], session: requests.Session | None = None
+    url: str, key: str, documents: list[bytes], session: Client | None = None
 ) -> tuple[float, list[float]]:
     latencies = []
-    session = session or requests.Session()
+    session = session or Client()
     headers = {"Content-Type": "application/ld+json", "Authorization": f"Bearer {key}"}
     started = time.perf_counter()
     for body in documents:
@@ -162,7 +162,7 @@ def publish_in_process(registry: Registry, documents: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-def catch_up(url: str, session: requests.Session) -> float:
+def catch_up(url: str, session: Client) -> float:
     """Read each derived index once over HTTP, so it applies its pending writes."""
     started = time.perf_counter()
     for path in ("/search?q=catchup", "/occupations/00-0000/credentials"):
@@ -195,7 +195,7 @@ def measure_in_rounds(
     Returns the HTTP seconds and latencies, the HTTP index catch-up seconds,
     the in-process seconds (with its catch-up) and the baseline seconds.
     """
-    session = requests.Session()
+    session = Client()
     store = ox.Store()
     http_seconds = catch_up_seconds = in_process_seconds = baseline_seconds = 0.0
     latencies: list[float] = []
@@ -232,7 +232,7 @@ def create_key(store: Path) -> str:
 
 def warm_up(url: str, key: str, body: bytes) -> None:
     """Validate one document without storing it, so the server builds its shapes untimed."""
-    response = requests.post(
+    response = Client().post(
         f"{url}/resources/organizations/{ORG}/documents",
         params={"dry_run": "true"},
         data=body,
@@ -278,7 +278,7 @@ def main() -> None:
 
             big = framework(args.framework)
             framework_elapsed, _ = publish_all(url, key, [big])
-            framework_indexed = catch_up(url, requests.Session())
+            framework_indexed = catch_up(url, Client())
         finally:
             stop_server(server)
             registry.close()

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import requests
+from client import Client
 from common import (
     BIN,
     free_port,
@@ -63,7 +63,7 @@ def documents(generator: Generator, start: int, count: int) -> list[tuple[str, b
 
 def warm_up(url: str, org: str, key: str, body: bytes) -> None:
     """Validate one document without storing it, so the server builds its shapes untimed."""
-    response = requests.post(
+    response = Client().post(
         f"{url}/resources/organizations/{org}/documents",
         params={"dry_run": "true"},
         data=body,
@@ -91,7 +91,7 @@ def publish_round(
 
     def publish(item: tuple[str, bytes]) -> None:
         kind, body = item
-        session = getattr(local, "session", None) or requests.Session()
+        session = getattr(local, "session", None) or Client()
         local.session = session
         started = time.perf_counter()
         response = session.post(endpoint, data=body, headers=headers, timeout=900)

@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
-import requests
+from client import Client, Reply
 from common import (
     BIN,
     free_port,
@@ -62,12 +62,12 @@ Task = tuple[Question, str]
 
 
 class HttpTarget:
-    """Sends each task to a server over HTTP, one ``requests`` session per client thread."""
+    """Sends each task to a server over HTTP, one kept-alive ``Client`` per client thread."""
 
     def __init__(
         self,
         name: str,
-        send: Callable[[requests.Session, Task], requests.Response],
+        send: Callable[[Client, Task], Reply],
         empty_on_404: bool = False,
     ) -> None:
         self.name = name
@@ -79,7 +79,7 @@ class HttpTarget:
         """Run one task and return its number of result rows; raise on an HTTP error."""
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = Client()
         response = self._send(session, task)
         if response.status_code == 404 and self.empty_on_404:
             return 0  # the API returns 404 for a code or CTID with nothing in the registry
@@ -98,7 +98,7 @@ def count_rows(body: dict[str, Any]) -> int:
 
 
 def api_target(base: str) -> HttpTarget:
-    def send(session: requests.Session, task: Task) -> requests.Response:
+    def send(session: Client, task: Task) -> Reply:
         question, value = task
         path = (question.path or "").replace("{value}", quote(value, safe=""))
         return session.get(base + path, headers={"Accept": "application/json"}, timeout=300)
@@ -107,7 +107,7 @@ def api_target(base: str) -> HttpTarget:
 
 
 def registry_sparql_target(base: str) -> HttpTarget:
-    def send(session: requests.Session, task: Task) -> requests.Response:
+    def send(session: Client, task: Task) -> Reply:
         question, value = task
         return session.post(
             base + "/sparql",
@@ -120,7 +120,7 @@ def registry_sparql_target(base: str) -> HttpTarget:
 
 
 def oxigraph_target(base: str) -> HttpTarget:
-    def send(session: requests.Session, task: Task) -> requests.Response:
+    def send(session: Client, task: Task) -> Reply:
         question, value = task
         return session.post(
             base + "/query",
