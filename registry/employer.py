@@ -351,7 +351,8 @@ class EmployerQueries:
         return [row["resource"] for row in rows]
 
     def _exists(self, ctid: str) -> bool:
-        return self.runner.run(f"{q.PREFIXES}ASK {{ {q.resource_by_ctid(ctid)} }}").boolean
+        ask = f"{q.PREFIXES}ASK {{ {q.resource_by_ctid(ctid)} }}"
+        return self.runner.run(ask, check=False).boolean
 
     def _describe(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Turn a page of matched resources into results with their CTIDs, names, types,
@@ -389,7 +390,7 @@ class EmployerQueries:
             ) from exc
 
     def _select(self, sparql: str) -> list[dict[str, Any]]:
-        result = self.runner.run(sparql)
+        result = self.runner.run(sparql, check=False)  # the registry's own query texts
         return [
             {name: value_of(term) for name, term in zip(result.variables, row, strict=True)}
             for row in result.rows

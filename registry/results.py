@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from registry.rdfio import dump_json
 from registry.sparql import QueryResult
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -57,7 +58,7 @@ def _to_json(result: QueryResult) -> bytes:
             }
         )
     body = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return dump_json(body)
 
 
 def _json_term(term: Any) -> dict[str, str]:
