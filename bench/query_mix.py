@@ -231,13 +231,17 @@ class Mix:
     slow: dict[str, str] = field(default_factory=dict)
 
     def for_api(self) -> Mix:
-        """Return the part of the mix the HTTP API has endpoints for (sharing ``slow``)."""
+        """Return the part of the mix the HTTP API has endpoints for.
+
+        It starts with no slow questions: the API answers occupations and
+        search from its indexes, so a SPARQL text too slow on another target
+        says nothing about the API's answer.
+        """
         return Mix(
             [q for q in self.questions if q.path is not None],
             self.parameters,
             [t for t in self.tasks if t[0].path is not None],
             self.args,
-            self.slow,
         )
 
 
