@@ -108,7 +108,11 @@ class PinnedLoader:
                 f"{CTDL_CONTEXT_URL} or {CTDLASN_CONTEXT_URL}, or put the context inline",
                 url=url,
             )
-        return {"contextUrl": None, "documentUrl": url, "document": self.cache.load_json(url)}
+        # A pinned file never changes, so it is tagged "static": PyLD then keeps the
+        # processed context between calls. Untagged, every compaction loaded and
+        # canonicalized the whole CTDL context again, half of a GET /resources/{ctid}.
+        document = self.cache.load_json(url)
+        return {"contextUrl": None, "documentUrl": url, "document": document, "tag": "static"}
 
 
 @dataclass

@@ -154,11 +154,27 @@ class Registry:
             raise self.publisher.missing(ctid)
         return StoredGraph(owner, self.store.graph_iri(owner), triples)
 
-    def resource(self, ctid: str) -> tuple[StoredGraph, str, list[ox.Triple]]:
-        """Return a resource's own statements and those of the blank nodes it uses."""
+    def resource(self, ctid: str) -> tuple[str, str, list[ox.Triple]]:
+        """Return the graph IRI of a resource's document, its subject, and its own
+        statements with those of the blank nodes it uses.
+
+        Only those statements are read from the store, unless the resource is a
+        document's main node without a CTID statement, found from the whole graph.
+        """
+        ctid = path_ctid(ctid)
+        owner = self.store.owner_of(ctid)
+        if owner is None:
+            raise self.publisher.missing(ctid)
+        subject = self.store.resource_subject(owner, ctid)
+        if subject is not None:
+            return (
+                self.store.graph_iri(owner),
+                subject.value,
+                self.store.resource_triples(owner, subject),
+            )
         stored = self.graph(ctid)
-        subject = _resource_subject(stored, path_ctid(ctid), self.store)
-        return stored, subject, _bounded_description(stored.triples, subject)
+        key = _resource_subject(stored, ctid, self.store)
+        return stored.graph_iri, key, _bounded_description(stored.triples, key)
 
     def versions(self, ctid: str) -> list[Version]:
         """Return every version of a document, oldest first; raise ``NotFound`` if none."""

@@ -64,6 +64,10 @@ class DocumentStore(Protocol):
     def resource_subject(self, document_ctid: str, ctid: str) -> ox.NamedNode | None:
         """Return the subject that carries ``ctid`` inside a document's graph."""
 
+    def resource_triples(self, document_ctid: str, subject: ox.NamedNode) -> list[ox.Triple]:
+        """Return the statements about ``subject`` in a document's graph and, recursively,
+        about the blank nodes they use (its Concise Bounded Description there)."""
+
     def document_ctids(self) -> Iterator[str]: ...
 
     def types_of(self, iris: Iterable[ox.NamedNode]) -> list[ox.Triple]:
@@ -193,6 +197,22 @@ class OxigraphStore:
             if isinstance(quad.subject, ox.NamedNode):
                 return quad.subject
         return None
+
+    def resource_triples(self, document_ctid: str, subject: ox.NamedNode) -> list[ox.Triple]:
+        """Read one resource without its whole document: a competency of a framework of
+        20,000 took 0.7 s when the framework's graph was read to cut it out."""
+        graph = ox.NamedNode(self.graph_iri(document_ctid))
+        result: list[ox.Triple] = []
+        pending: list[ox.NamedNode | ox.BlankNode] = [subject]
+        seen = {subject}
+        while pending:
+            current = pending.pop()
+            for quad in self._store.quads_for_pattern(current, None, None, graph):
+                result.append(quad.triple)
+                if isinstance(quad.object, ox.BlankNode) and quad.object not in seen:
+                    seen.add(quad.object)
+                    pending.append(quad.object)
+        return result
 
     def document_ctids(self) -> Iterator[str]:
         for graph in self._store.named_graphs():

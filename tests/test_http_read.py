@@ -69,6 +69,33 @@ def test_member_resource_served(loaded_client):
     assert body["@type"] == "ceasn:Competency"
 
 
+def test_resource_equals_description_cut_from_document(loaded_client, loaded_registry):
+    """/resources reads one resource's statements from the store, not its whole document.
+    For main resources and members alike, the answer must equal the Concise Bounded
+    Description cut from the document's graph."""
+    from registry.service import _bounded_description
+
+    store = loaded_registry.store
+    checked = 0
+    for document in sorted(store.document_ctids()):
+        triples = store.document_triples(document)
+        ctids = sorted({t.object.value for t in triples if t.predicate.value == CETERMS + "ctid"})
+        for ctid in ctids[:4]:
+            owner = store.owner_of(ctid)
+            subject = store.resource_subject(owner, ctid)
+            if subject is None:
+                continue
+            expected = _bounded_description(store.document_triples(owner), subject.value)
+            response = loaded_client.get(
+                f"/resources/{ctid}", headers={"Accept": "application/n-triples"}
+            )
+            assert response.status_code == 200, ctid
+            served = _triples(response.data, ox.RdfFormat.N_TRIPLES)
+            assert canonical(served) == canonical(expected), ctid
+            checked += 1
+    assert checked >= 40
+
+
 def test_member_graph_is_container(loaded_client):
     response = loaded_client.get(f"/graph/{ONET_READING}", headers={"Accept": "text/turtle"})
     assert response.status_code == 200

@@ -94,5 +94,5 @@ def resource(ctid: str) -> Response:
     media_type = _chosen_media_type()
     if RDF_MEDIA_TYPES[media_type] is None:
         return _rdf_response(dump_json(registry.resource_jsonld(ctid)), media_type)
-    stored, _, triples = registry.resource(ctid)
-    return _rdf_response(serialize_triples(triples, media_type, stored.graph_iri), media_type)
+    graph_iri, _, triples = registry.resource(ctid)
+    return _rdf_response(serialize_triples(triples, media_type, graph_iri), media_type)
