@@ -67,9 +67,7 @@ def _failed_files(out: str) -> set[str]:
 
 def test_load_real_data_without_validation(env, tmp_path, capsys):
     require_shared()
-    code = main(
-        ["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet", "--no-validate"]
-    )
+    code = main(["load", str(CTDL), "--store", str(tmp_path / "store"), "--quiet", "--no-validate"])
     failed = _failed_files(capsys.readouterr().out)
     assert code == 1
     assert len(failed) == 3
