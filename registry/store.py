@@ -141,8 +141,17 @@ class OxigraphStore:
         self._store.load(serialized, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
     def add_documents(self, documents: list[Document]) -> list[Document]:
-        """Store many documents in one transaction; return those that already had a graph,
-        which are left alone for ``replace_document`` to swap one at a time."""
+        """Store many new documents at once; return those that already had a graph,
+        which are left alone for ``replace_document`` to swap one at a time.
+
+        The new graphs go in through Oxigraph's bulk loader, without a
+        transaction. On disk, 8 batches of 40,000 quads took 0.37 to 0.44 s
+        each that way, against 0.86 s growing to 1.42 s as one transaction
+        each, so a large load no longer slows as the store grows. A crash
+        midway can leave some of these graphs partly written. Their versions
+        are then not marked applied, so ``Publisher.recover`` replaces them
+        whole at the next start; ``tests/test_crash.py`` checks it.
+        """
         existing = []
         fresh = []
         with self._write_lock:
@@ -152,7 +161,7 @@ class OxigraphStore:
                     existing.append(document)
                 else:
                     fresh.append((document, graph))
-            self._store.extend(
+            self._store.bulk_extend(
                 quad for document, graph in fresh for quad in _fresh_quads(document.triples, graph)
             )
             self.generation += 1
