@@ -160,7 +160,6 @@ def test_killed_bulk_load_is_recovered_whole(tmp_path, vocab_dir, extra_delay):
     transaction. Killed while it writes, the next start must hold every recorded
     version whole (recovery rewrites the ones not marked applied) and no graph
     without a version."""
-    import sqlite3
 
     from conftest import PROJECT, SHARED_DATA
 
