@@ -2,7 +2,7 @@
 
 The benchmarks time the server, so the client should cost as little as it
 can. On the 2-CPU development machine, ``requests.Session`` spent about
-1.9 ms of Python on each request: a trivial endpoint answered in 3.3 ms with
+1.9 ms of Python on each request: a trivial endpoint took 3.3 ms with
 it and in 1.5 ms with ``http.client``, server and connection unchanged.
 That difference lands on the same 2 CPUs as the server and would count as
 HTTP cost. ``Client`` keeps the call shape of a ``requests.Session``

@@ -235,7 +235,7 @@ class Mix:
 
         It starts with no slow questions: the API answers occupations and
         search from its indexes, so a SPARQL text too slow on another target
-        says nothing about the API's answer.
+        tells nothing about the API's response time.
         """
         return Mix(
             [q for q in self.questions if q.path is not None],

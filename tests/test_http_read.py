@@ -71,8 +71,8 @@ def test_member_resource_served(loaded_client):
 
 def test_resource_equals_description_cut_from_document(loaded_client, loaded_registry):
     """/resources reads one resource's statements from the store, not its whole document.
-    For main resources and members alike, the answer must equal the Concise Bounded
-    Description cut from the document's graph."""
+    For main resources and members alike, the served triples must equal the Concise
+    Bounded Description cut from the document's graph."""
     from registry.service import _bounded_description
 
     store = loaded_registry.store
